@@ -1,0 +1,1 @@
+"""Builders that turn public datasets into veRL parquet files."""

@@ -1,0 +1,1 @@
+"""Console entry points; each module is one command."""

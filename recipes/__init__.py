@@ -1,0 +1,1 @@
+"""One primary Hydra config per published experiment (installed as justrl.recipes)."""

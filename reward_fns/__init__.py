@@ -1,0 +1,1 @@
+"""Pure reward functions (verifiers, format, redundancy) and the thin adapter veRL calls."""

@@ -1,0 +1,39 @@
+"""Session-wide fixtures: an in-process tokenizer and tiny model, and the shared real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tiny_models import build_model, build_tokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory) -> Path:
+    """A HF tokenizer directory with ChatML tokens and chat template."""
+    return build_tokenizer(tmp_path_factory.mktemp("tiny_tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A HF model directory (tiny random Qwen2 + tokenizer), 32K positions like the real backbones."""
+    return build_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def benchmarks_dir() -> Path:
+    """The nine real benchmark parquet files shipped in shared/data/benchmarks."""
+    path = SHARED / "data" / "benchmarks"
+    if not path.is_dir():
+        pytest.fail(f"shared benchmark data missing at {path}; the repository must sit beside shared/")
+    return path
+
+
+@pytest.fixture(scope="session")
+def histories_dir() -> Path:
+    """Recorded JustTinker per-step metrics (shared/data/histories)."""
+    return SHARED / "data" / "histories"
