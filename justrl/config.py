@@ -1,0 +1,141 @@
+"""Compose a recipe's config the way Hydra would, and turn Hydra's failures into one-line errors.
+
+Every command (justrl-train, justrl-check, the Slurm scripts) composes through here, so a user who
+misspells a key sees the same short message everywhere instead of a Hydra stack trace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+import re
+from pathlib import Path
+
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+RECIPES_PACKAGE = "justrl.recipes"
+SEARCH_PATH = ["pkg://verl.trainer.config", "pkg://justrl.configs"]
+
+
+class ConfigError(ValueError):
+    """A problem with the user's recipe or overrides, worded for the user, on one line."""
+
+
+def recipes_dir() -> Path:
+    return Path(str(importlib.resources.files(RECIPES_PACKAGE)))
+
+
+def available_recipes() -> list[str]:
+    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
+
+
+def split_recipe(argv: list[str]) -> tuple[str, list[str]]:
+    """Take `recipe=NAME` out of the command line; the rest are Hydra overrides or flags."""
+    recipe = None
+    rest = []
+    for arg in argv:
+        if arg.startswith("recipe="):
+            recipe = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    names = available_recipes()
+    if recipe is None:
+        raise ConfigError(f"no recipe given; pass recipe=NAME with NAME one of: {', '.join(names)}")
+    if recipe not in names:
+        close = difflib.get_close_matches(recipe, names, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"unknown recipe '{recipe}'{hint}; available: {', '.join(names)}")
+    return recipe, rest
+
+
+def hydra_search_path_override() -> str:
+    return f"hydra.searchpath=[{','.join(SEARCH_PATH)}]"
+
+
+def compose_recipe(recipe: str, overrides: list[str]) -> DictConfig:
+    """Compose recipe + overrides with Hydra's compose API, checking override types as well."""
+    values = [o for o in overrides if _is_value_override(o)]
+    base = _compose(recipe, [o for o in overrides if o not in values])
+    if not values:
+        return base
+    cfg = _compose(recipe, overrides)
+    _check_override_types(base, cfg, values)
+    return cfg
+
+
+def _is_value_override(override: str) -> bool:
+    """`a.b=1` sets a value; `cluster=gpu_1`, `~/health` and `hydra.*` choose or drop configs."""
+    key = override.lstrip("+").split("=", 1)[0]
+    return "=" in override and "." in key and not override.startswith(("~", "hydra.")) and "@" not in key
+
+
+def _compose(recipe: str, overrides: list[str]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module=RECIPES_PACKAGE, version_base=None):
+            return compose(config_name=recipe, overrides=[hydra_search_path_override(), *overrides])
+    except (HydraException, OmegaConfBaseException) as exc:
+        choices = [o for o in overrides if not _is_value_override(o)]
+        raise ConfigError(_explain(exc, recipe, choices)) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _explain(exc: Exception, recipe: str, choices: list[str]) -> str:
+    """Reduce a Hydra/OmegaConf exception to its useful line, with a key suggestion when we can."""
+    text = f"{exc}\n{exc.__cause__ or ''}"
+    missing = re.search(r"Could not override '([^']+)'", text)
+    if missing and "not in struct" in text:
+        key = missing.group(1)
+        hint = _suggest_key(recipe, key, choices)
+        return f"unknown key '{key}'{hint}; to add a new key on purpose write +{key}=VALUE"
+    if "Could not find" in text and "in the defaults list" not in text:
+        group_option = re.search(r"Could not find '([^']+)'", text)
+        if group_option:
+            group = group_option.group(1).split("/")[0]
+            options = _group_options(group)
+            listing = f"; available {group} options: {', '.join(options)}" if options else ""
+            return f"unknown config choice '{group_option.group(1)}'{listing}"
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "hydra.cc" not in line]
+    if "Error parsing override" in text or "no viable alternative" in text:
+        return f"{'; '.join(lines)} (overrides are written key=value, e.g. trainer.total_epochs=2)"
+    return lines[0] if lines else type(exc).__name__
+
+
+def _suggest_key(recipe: str, key: str, choices: list[str]) -> str:
+    parent, _, leaf = key.rpartition(".")
+    cfg = _compose(recipe, choices)
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    if not isinstance(node, DictConfig):
+        return ""
+    close = difflib.get_close_matches(leaf, [str(k) for k in node.keys()], n=1)
+    return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
+
+
+def _group_options(group: str) -> list[str]:
+    folder = Path(str(importlib.resources.files("justrl.configs"))) / group
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number"}
+
+
+def _check_override_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> None:
+    """Catch `data.train_batch_size=abc`: YAML nodes are untyped, so Hydra would accept it."""
+    for override in overrides:
+        key = override.lstrip("+").split("=", 1)[0]
+        expected = OmegaConf.select(base, key, throw_on_missing=False)
+        got = OmegaConf.select(cfg, key, throw_on_missing=False)
+        expected_type = type(expected)
+        if expected_type not in _TYPE_NAMES or isinstance(got, expected_type):
+            continue
+        if expected_type is float and isinstance(got, int) and not isinstance(got, bool):
+            continue
+        raise ConfigError(
+            f"{key}={got!r} has the wrong type: expected {_TYPE_NAMES[expected_type]} "
+            f"(the recipe's value is {expected!r})"
+        )
