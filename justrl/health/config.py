@@ -1,0 +1,66 @@
+"""Load `justrl.health` settings: a packaged rule set by name (the Hydra group `health`) or a YAML file.
+
+Composing through Hydra, like the recipes do, keeps `justrl-monitor replay --rules justrl` and a
+training run with `- /health: justrl` reading exactly the same thresholds.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+CONFIG_MODULE = "justrl.configs"
+GROUP = "health"
+
+
+class HealthConfigError(ValueError):
+    """A rule set that cannot be found or read; the message says which and what was expected."""
+
+
+def packaged_rule_sets() -> list[str]:
+    """Names of the YAML files in the `health` config group (e.g. justrl, justtinker)."""
+    folder = Path(str(importlib.resources.files(CONFIG_MODULE))) / GROUP
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def _compose_packaged(name: str) -> DictConfig:
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(CONFIG_MODULE, version_base=None):
+            return compose(config_name=f"{GROUP}/{name}")
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def load_health_config(rules: str = "justtinker", overrides: list[str] | None = None) -> dict[str, Any]:
+    """The `justrl.health` mapping of a packaged rule set or YAML file, with `key=value` overrides
+    relative to `justrl.health` (e.g. `early_stop.patience=5`)."""
+    path = Path(rules)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise HealthConfigError(f"rules file {rules!r} does not exist")
+        try:
+            cfg = OmegaConf.load(path)
+        except (OmegaConfBaseException, OSError, ValueError) as exc:
+            raise HealthConfigError(f"rules file {rules!r} is not valid YAML: {exc}") from None
+    elif rules in packaged_rule_sets():
+        cfg = _compose_packaged(rules)
+    else:
+        raise HealthConfigError(
+            f"--rules {rules!r}: expected one of {', '.join(packaged_rule_sets())} or a .yaml file"
+        )
+    health = OmegaConf.select(cfg, "justrl.health")
+    if not isinstance(health, DictConfig):
+        raise HealthConfigError(f"rules {rules!r} has no `justrl.health` mapping")
+    OmegaConf.set_struct(health, False)
+    try:
+        health = OmegaConf.merge(health, OmegaConf.from_dotlist(list(overrides or [])))
+    except OmegaConfBaseException as exc:
+        raise HealthConfigError(f"bad override in {overrides}: {str(exc).splitlines()[0]}") from None
+    return OmegaConf.to_container(health, resolve=True)
