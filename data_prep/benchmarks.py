@@ -1,13 +1,20 @@
-"""The benchmark registry (configs/benchmarks.yaml), shared by the builders and the evaluation tools."""
+"""The benchmark registry (configs/benchmarks.yaml), shared with the evaluation tools, and its builder."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
+from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
+from data_prep.sources import Source, column_values, open_source, require_text
+from data_prep.text import extract_answer, with_suffix
+from data_prep.tokens import user_prompt_lengths
 
 EXTRACT_MODES = ("as_is", "last_boxed", "after_hashes")
 
@@ -110,3 +117,78 @@ def load_registry(path: Path | None = None) -> Registry:
             raise PrepError(f"benchmarks.yaml: {section} must be a mapping of name to entry")
         sections[section] = {name: _spec(name, raw, extra) for name, raw in entries.items()}
     return Registry(prompt_suffix=suffix, benchmarks=sections["benchmarks"], extras=sections["extras"])
+
+
+def _open_layout(spec: BenchmarkSpec, source_dir: Path | None) -> tuple[Source, Layout]:
+    """The JustRL-format copy under source_dir when given, else the hub copy."""
+    if source_dir is None:
+        hub = spec.hub
+        return open_source(hub.hub_id, split=hub.split, config=hub.config), hub
+    path = Path(source_dir) / spec.local.path
+    if not path.is_file():
+        raise PrepError(f"{spec.name}: {path} not found; expected the JustRL-format file under --source")
+    return open_source(path), spec.local
+
+
+def build_benchmark(
+    spec: BenchmarkSpec, out_dir: Path, suffix: str, source_dir: Path | None, tokenizer: Any, settings: dict
+) -> Summary:
+    """One benchmark -> `<out_dir>/<NAME>.parquet` with data_source = NAME and the bare ground truth."""
+    src, layout = _open_layout(spec, source_dir)
+    require_text(src.schema, layout.question, src.label)
+    require_text(src.schema, layout.answer, src.label, allow_numbers=True)
+    questions, answers = [], []
+    for batch in src.batches(4096, columns=[layout.question.split(".")[0], layout.answer.split(".")[0]]):
+        questions += column_values(batch, layout.question)
+        answers += column_values(batch, layout.answer)
+    summary = Summary(builder=f"benchmarks/{spec.name}", source=src.label, rows_in=len(questions))
+    rows = []
+    for i, (question, raw_answer) in enumerate(zip(questions, answers, strict=True)):
+        problem, truth = (question or "").strip(), extract_answer(raw_answer, spec.extract)
+        if not problem:
+            summary.drop("empty_problem")
+        elif not truth:
+            summary.drop("missing_ground_truth")
+        else:
+            rows.append((i, with_suffix(problem, suffix), truth))
+    if tokenizer is not None and rows:
+        lengths = user_prompt_lengths(tokenizer, [user for _, user, _ in rows])
+        summary.drop("prompt_too_long", sum(n > settings["max_prompt_length"] for n in lengths))
+        rows = [row for row, n in zip(rows, lengths, strict=True) if n <= settings["max_prompt_length"]]
+    if not rows:
+        raise PrepError(f"{spec.name}: no valid rows in {src.label} (dropped: {dict(summary.dropped)})")
+    out_path = Path(out_dir) / f"{spec.name}.parquet"
+    n = len(rows)
+    batch = rl_batch(
+        spec.name,
+        [user for _, user, _ in rows],
+        [settings["ability"]] * n,
+        [truth for _, _, truth in rows],
+        [settings["style"]] * n,
+        [i for i, _, _ in rows],
+        settings["split"],
+        [f"{spec.name}-{i}" for i, _, _ in rows],
+    )
+    with ParquetSink(out_path, RL_SCHEMA) as sink:
+        sink.write(batch)
+    summary.rows_out, summary.outputs = sink.rows, [str(out_path)]
+    print(summary.line())
+    return summary
+
+
+def build_benchmarks(
+    out_dir: Path, source_dir: Path | None = None, names: list[str] | None = None, tokenizer: Any = None
+) -> list[Summary]:
+    """`justrl-prep benchmarks`: the nine (or the named sets) plus one benchmarks.summary.json."""
+    registry = load_registry()
+    settings = load_yaml("data_prep.yaml")["benchmarks"]
+    specs = [registry.get(name) for name in (names or registry.names)]
+    if source_dir is not None and not Path(source_dir).is_dir():
+        raise PrepError(f"--source {source_dir}: folder not found; expected the JustRL benchmark folder")
+    summaries = [
+        build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings)
+        for spec in tqdm(specs, desc="benchmarks", unit=" set")
+    ]
+    combined = Path(out_dir) / "benchmarks.summary.json"
+    combined.write_text(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summaries

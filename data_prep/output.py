@@ -1,0 +1,151 @@
+"""What every builder writes: veRL's RL and multi-turn SFT schemas, a crash-safe parquet sink, a summary.
+
+All RL files (training set and every benchmark) share one Arrow schema, so veRL can concatenate
+several of them as `data.val_files` without a type clash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_prep.errors import PrepError
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+EXTRA_INFO = pa.struct([("index", pa.int64()), ("split", pa.string()), ("source_id", pa.string())])
+RL_SCHEMA = pa.schema(
+    [
+        ("data_source", pa.string()),
+        ("prompt", pa.list_(MESSAGE)),
+        ("ability", pa.string()),
+        ("reward_model", pa.struct([("ground_truth", pa.string()), ("style", pa.string())])),
+        ("extra_info", EXTRA_INFO),
+    ]
+)
+SFT_SCHEMA = pa.schema([("messages", pa.list_(MESSAGE)), ("extra_info", EXTRA_INFO)])
+
+
+def _extra_info(index: list[int], split: str, source_id: list[str]) -> pa.StructArray:
+    return pa.StructArray.from_arrays(
+        [pa.array(index, pa.int64()), pa.array([split] * len(index), pa.string()), pa.array(source_id, pa.string())],
+        fields=list(EXTRA_INFO),
+    )
+
+
+def _conversations(turns: list[list[str]], roles: list[str]) -> pa.ListArray:
+    """Fixed-shape conversations (same roles in every row) built column-wise, without Python dicts."""
+    n = len(turns[0])
+    content = pa.array([text for row in zip(*turns, strict=True) for text in row], pa.string())
+    role = pa.array(roles * n, pa.string())
+    offsets = pa.array(np.arange(n + 1, dtype=np.int32) * len(roles))
+    return pa.ListArray.from_arrays(offsets, pa.StructArray.from_arrays([role, content], fields=list(MESSAGE)))
+
+
+def rl_batch(
+    data_source: str | list[str],
+    user_turns: list[str],
+    ability: list[str],
+    ground_truth: list[str],
+    style: list[str],
+    index: list[int],
+    split: str,
+    source_id: list[str],
+) -> pa.RecordBatch:
+    """Rows in veRL's RL schema (one user message per prompt)."""
+    n = len(user_turns)
+    sources = [data_source] * n if isinstance(data_source, str) else data_source
+    reward = pa.StructArray.from_arrays(
+        [pa.array(ground_truth, pa.string()), pa.array(style, pa.string())], fields=list(RL_SCHEMA.field("reward_model").type)
+    )
+    arrays = [
+        pa.array(sources, pa.string()),
+        _conversations([user_turns], ["user"]),
+        pa.array(ability, pa.string()),
+        reward,
+        _extra_info(index, split, source_id),
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=RL_SCHEMA)
+
+
+def sft_batch(user_turns: list[str], answers: list[str], index: list[int], split: str, source_id: list[str]) -> pa.RecordBatch:
+    """Rows in veRL's multi-turn SFT schema: a `messages` list of user then assistant turn."""
+    messages = _conversations([user_turns, answers], ["user", "assistant"])
+    return pa.RecordBatch.from_arrays([messages, _extra_info(index, split, source_id)], schema=SFT_SCHEMA)
+
+
+class ParquetSink:
+    """Write batches to `<path>.partial`, renaming to `path` only when the build completes.
+
+    A crash leaves the rows written so far in a readable `.partial` file (the footer is written on
+    close) and never clobbers a previous good output. Indices must be strictly increasing, which
+    proves them unique without holding them all in memory.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self.partial, schema)
+        self._last_index = -1
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        index = batch.column(batch.schema.get_field_index("extra_info")).field("index").to_numpy()
+        if index[0] <= self._last_index or (np.diff(index) <= 0).any():
+            raise PrepError(f"{self.path}: extra_info.index must be unique and increasing (after {self._last_index})")
+        self._last_index = int(index[-1])
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._writer.close()
+        if exc_type is None:
+            self.partial.replace(self.path)
+
+
+@dataclass
+class Summary:
+    """Rows in, rows out and rows dropped by reason; printed and written beside the output as JSON."""
+
+    builder: str
+    source: str
+    rows_in: int = 0
+    rows_out: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    outputs: list[str] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+
+    def drop(self, reason: str, count: int = 1) -> None:
+        self.dropped[reason] += count
+
+    def to_dict(self) -> dict:
+        return {
+            "builder": self.builder,
+            "source": self.source,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "dropped": dict(sorted(self.dropped.items())),
+            "outputs": self.outputs,
+            **self.notes,
+        }
+
+    def line(self) -> str:
+        drops = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped.items())) or "none"
+        return f"{self.builder}: {self.rows_in} rows in, {self.rows_out} rows out; dropped: {drops}"
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
