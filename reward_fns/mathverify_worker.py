@@ -1,36 +1,49 @@
 """Helper process for math-verify: reads JSON requests on stdin, answers JSON lines on stdout.
 
-It runs on its own main thread, so math-verify's signal-based timeouts work here as a soft
-limit; the parent enforces the hard deadline by killing this process. An address-space cap
+math-verify's own signal-based timeouts are switched off here: they report a timeout as "not
+equivalent" and cannot interrupt a long C-level SymPy computation anyway. The parent enforces
+the deadline by killing this process, so a timeout is always reported as one. An address-space cap
 turns a SymPy blow-up into a MemoryError here instead of an OOM kill of the Ray node.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import resource
 import sys
+import threading
+import time
 
 
 def _answer(request: dict) -> dict:
     from math_verify import LatexExtractionConfig, parse, verify
 
-    soft = max(1, int(request["timeout_s"]))
     gold = parse(
         "\\boxed{" + request["gold"] + "}",
         extraction_config=[LatexExtractionConfig()],
-        parsing_timeout=soft,
+        parsing_timeout=None,
     )
     if not gold:
         return {"correct": False, "pred": None, "reason": "ground truth not parseable by math-verify"}
-    pred = parse(request["text"], parsing_timeout=soft)
+    pred = parse(request["text"], parsing_timeout=None)
     if not pred:
         return {"correct": False, "pred": None, "reason": "no answer math-verify can parse"}
-    correct = bool(verify(gold, pred, timeout_seconds=soft))
+    correct = bool(verify(gold, pred, timeout_seconds=None))
     return {"correct": correct, "pred": str(pred[-1]), "reason": "equivalent" if correct else "not equivalent"}
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A helper stuck in SymPy would outlive a crashed Ray worker; this thread ends it."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def main() -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    logging.disable(logging.WARNING)
     memory_mb = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
     import math_verify  # noqa: F401  (pay the SymPy import before announcing readiness)

@@ -1,0 +1,139 @@
+"""math-verify equivalence, and its time bound from threads other than the main one."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from reward_fns.verify import hybrid, math_verify
+
+
+def _in_thread(fn, *args, **kwargs):
+    """Run fn on a non-main thread (as veRL's executor does) and time it."""
+    box = {}
+
+    def target():
+        started = time.monotonic()
+        box["result"] = fn(*args, **kwargs)
+        box["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    return box["result"], box["seconds"]
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("so the answer is \\boxed{0.5}", "\\frac{1}{2}"),
+        ("hence \\boxed{\\frac{2}{4}}", "\\frac{1}{2}"),
+        ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+        ("we get \\boxed{(3, \\pi/2)}", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+        ("\\boxed{2\\sqrt{2}}", "\\sqrt{8}"),
+        ("\\boxed{x = 3}", "3"),
+        ("\\boxed{2^{99}}", "2^{99}"),
+    ],
+)
+def test_equivalent_answers(response, answer):
+    result, _ = _in_thread(math_verify, response, answer)
+    assert result.correct, result
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("\\boxed{0.51}", "\\frac{1}{2}"),
+        ("\\boxed{\\sqrt{3}}", "\\sqrt{8}"),
+        ("\\boxed{(3, \\pi)}", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+        ("\\boxed{2^{98}}", "2^{99}"),
+    ],
+)
+def test_non_equivalent_answers(response, answer):
+    result, _ = _in_thread(math_verify, response, answer)
+    assert not result.correct
+    assert result.reason == "not equivalent"
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        ("7" * 1_000_001, "response too long (1000001 characters, at most 500000)"),
+        ("so \\boxed{\\frac{1}{2}", "rejected before parsing: response: unbalanced braces in the last \\boxed{}"),
+        (
+            "\\boxed{" + "\\frac{1}{1+" * 40 + "1" + "}" * 80 + "}",
+            "rejected before parsing: response: braces nested 41 deep (at most 12)",
+        ),
+        ("\\boxed{10^{10^{10}}}", "rejected before parsing: response: huge exponent"),
+        ("\\boxed{7^{123456789}}", "rejected before parsing: response: huge exponent"),
+    ],
+)
+def test_pathological_input_is_rejected_quickly_off_main_thread(response, reason):
+    result, seconds = _in_thread(math_verify, response, "1")
+    assert (result.correct, result.reason) == (False, reason)
+    assert seconds < 1.0
+
+
+def test_hard_deadline_bounds_a_runaway_parse_off_main_thread():
+    """With the guards off, comparing 9^(9^9) with its value makes SymPy compute a 370-million
+    digit power (over a minute); the helper is killed at the deadline."""
+    result, seconds = _in_thread(
+        math_verify, "\\boxed{9^{387420489}}", "9^{9^{9}}", timeout_s=1.5, precheck=False
+    )
+    assert (result.correct, result.reason) == (False, "math-verify timed out (deadline 1.5s)")
+    assert seconds < 3.0
+    # The pool replaces the killed helper: the next answer is graded normally.
+    again, _ = _in_thread(math_verify, "\\boxed{4}", "4")
+    assert again.correct
+
+
+def test_concurrent_calls_from_many_threads():
+    results = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append((i, math_verify(f"\\boxed{{{i}/2}}", f"\\frac{{{i}}}{{2}}"))))
+        for i in range(1, 9)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(i for i, r in results if r.correct) == list(range(1, 9))
+
+
+def test_hybrid_uses_dapo_first_then_math_verify():
+    assert hybrid("Answer: 204", "204").reason == "answer line matches"
+    equivalent = hybrid("\\boxed{0.5}", "\\frac{1}{2}")
+    assert (equivalent.correct, equivalent.reason) == (True, "equivalent")
+    wrong = hybrid("\\boxed{3}", "4")
+    assert not wrong.correct
+    assert wrong.reason == "dapo: boxed answer differs; math-verify: not equivalent"
+
+
+def test_bad_ground_truth():
+    assert math_verify("\\boxed{1}", "\\frac{1}{").reason == "rejected before parsing: ground truth: unbalanced braces"
+    assert math_verify("\\boxed{1}", 1).reason == "ground truth is not a string (got int)"
+
+
+def test_inside_a_ray_worker():
+    """Ray runs reward functions in worker processes, on non-main threads; both must work."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+
+        @ray.remote
+        def grade(response: str, answer: str, timeout_s: float) -> tuple[bool, str]:
+            result = math_verify(response, answer, timeout_s=timeout_s, precheck=False)
+            return result.correct, result.reason
+
+        runaway = grade.remote("\\boxed{9^{387420489}}", "9^{9^{9}}", 1.0)
+        fine = grade.remote("\\boxed{0.25}", "\\frac{1}{4}", 30.0)
+        assert ray.get([runaway, fine], timeout=120) == [
+            (False, "math-verify timed out (deadline 1s)"),
+            (True, "equivalent"),
+        ]
+    finally:
+        ray.shutdown()
