@@ -1,0 +1,95 @@
+"""Grade responses in a pool of worker processes, each response under a hard time limit.
+
+The verifier already bounds math-verify's SymPy work, but a pathological response can still
+hang somewhere uninterruptible; pebble kills the worker at the deadline and the response
+counts as wrong ("timeout") instead of stalling the whole grading job.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from pebble import ProcessPool
+from tqdm import tqdm
+
+
+# The keys of reward_fns.verify.VERIFIERS, known here without importing veRL in the parent.
+VERIFIER_NAMES = ("dapo", "math_verify", "hybrid")
+
+
+@dataclass(frozen=True)
+class GradeTask:
+    """One response to grade against its problem's ground truth."""
+
+    text: str
+    ground_truth: str
+
+
+@dataclass(frozen=True)
+class Grade:
+    correct: bool
+    pred: str | None
+    reason: str
+
+
+def grade_one(text: str, ground_truth: str, verifier: str, options: dict[str, Any]) -> Grade:
+    """Run one verifier of reward_fns (imported in the worker, so the parent stays light)."""
+    from reward_fns.verify import VERIFIERS
+
+    result = VERIFIERS[verifier](text, ground_truth, **options)
+    return Grade(bool(result.correct), result.pred, result.reason)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers fork from a clean forkserver that has imported the verifiers once.
+
+    Plain fork would copy the parent's math-verify helper processes, whose pipes the workers
+    would then share and garble; spawn would pay the verifier import (torch, through veRL)
+    once per worker.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["reward_fns.verify"])
+    return context
+
+
+def default_workers() -> int:
+    """Every core this process may use (respects taskset / Slurm cpu binding)."""
+    return len(os.sched_getaffinity(0))
+
+
+def grade_all(
+    tasks: Sequence[GradeTask],
+    verifier: str = "hybrid",
+    options: dict[str, Any] | None = None,
+    workers: int | None = None,
+    timeout_s: float = 30.0,
+    progress: bool = True,
+    desc: str = "grading",
+) -> list[Grade]:
+    """Grades in task order; a timed-out or crashing item is a wrong answer with its reason."""
+    if verifier not in VERIFIER_NAMES:
+        raise ValueError(f"unknown verifier {verifier!r}; expected one of {', '.join(VERIFIER_NAMES)}")
+    options = options or {}
+    grades: list[Grade] = []
+    with ProcessPool(max_workers=workers or default_workers(), context=_context()) as pool:
+        future = pool.map(
+            grade_one,
+            [t.text for t in tasks],
+            [t.ground_truth for t in tasks],
+            [verifier] * len(tasks),
+            [options] * len(tasks),
+            timeout=timeout_s,
+        )
+        results: Iterable = future.result()
+        for _ in tqdm(range(len(tasks)), desc=desc, unit="response", disable=not progress):
+            try:
+                grades.append(next(results))
+            except FutureTimeout:
+                grades.append(Grade(False, None, f"timeout: grading took over {timeout_s:g}s"))
+            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the job
+                grades.append(Grade(False, None, f"error: {type(exc).__name__}: {exc}"))
+    return grades

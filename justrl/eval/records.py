@@ -1,0 +1,121 @@
+"""JSONL files of generations: one line per problem holding all of its N responses.
+
+Lines are appended and flushed as shards finish, so a crash loses at most the shards in
+flight. A line cut short by a crash is dropped when the file is reopened for resuming
+(`open_for_resume`), so appended lines never glue onto a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from justrl.eval.engine import Completion
+
+REQUIRED_KEYS = ("index", "ground_truth", "responses")
+
+
+class ResumeMismatch(ValueError):
+    """An output file was written by a run with other settings; the message says which."""
+
+
+@dataclass
+class ReadResult:
+    """Valid records of a file plus what was wrong with the rest (reported, never fatal)."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    malformed: int = 0
+    duplicates: int = 0
+
+
+def make_record(
+    benchmark: str, index: int, problem: str, ground_truth: str, completions: list[Completion]
+) -> dict[str, Any]:
+    """The JSON object written for one problem."""
+    return {
+        "benchmark": benchmark,
+        "index": index,
+        "problem": problem,
+        "ground_truth": ground_truth,
+        "n": len(completions),
+        "responses": [
+            {"text": c.text, "num_tokens": c.num_tokens, "finish_reason": c.finish_reason}
+            for c in completions
+        ],
+    }
+
+
+def parse_record(line: str) -> dict[str, Any] | None:
+    """The record on a line, or None when the line is not a well-formed record."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(record, dict) or any(k not in record for k in REQUIRED_KEYS):
+        return None
+    responses = record["responses"]
+    if not isinstance(record["index"], int) or not isinstance(responses, list) or not responses:
+        return None
+    if not all(isinstance(r, dict) and isinstance(r.get("text"), str) for r in responses):
+        return None
+    return record
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
+def read_records(path: Path) -> ReadResult:
+    """Every valid record of the file, first occurrence of each index wins."""
+    result = ReadResult()
+    seen: set[int] = set()
+    if not path.exists():
+        return result
+    for line in _lines(path):
+        record = parse_record(line)
+        if record is None:
+            result.malformed += 1
+        elif record["index"] in seen:
+            result.duplicates += 1
+        else:
+            seen.add(record["index"])
+            result.records.append(record)
+    return result
+
+
+def open_for_resume(path: Path, n: int) -> dict[int, dict[str, Any]]:
+    """Records already complete, by index; rewrites the file without torn or duplicate lines.
+
+    A file written with a different N is refused rather than rewritten: dropping its records
+    would silently throw away GPU hours. The rewrite goes through a temporary file and an
+    atomic rename, so a crash during it leaves either the old or the new file, never a mix.
+    """
+    existing = read_records(path)
+    other = [r for r in existing.records if len(r["responses"]) != n]
+    if other:
+        raise ResumeMismatch(
+            f"{path} holds {len(other[0]['responses'])} samples per problem but this run asks for "
+            f"n={n}; pass the same n or another out="
+        )
+    if existing.malformed or existing.duplicates:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for record in existing.records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    return {r["index"]: r for r in existing.records}
+
+
+def append_records(path: Path, records: list[dict[str, Any]]) -> None:
+    """Append and fsync, so the records survive a node going down right after."""
+    with path.open("a", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
