@@ -75,7 +75,7 @@ def _open_hub(hub_id: str, split: str, config: str | None) -> Source:
         dataset = datasets.load_dataset(hub_id, config, split=split)
     except Exception as exc:  # the hub client raises many unrelated types; all mean "could not fetch"
         raise PrepError(f"hub dataset {hub_id!r} (config {config}, split {split}) could not be loaded: {exc}") from exc
-    table = dataset.with_format("arrow")[:]
+    table = dataset.data.table
     return Source(label=f"hub:{hub_id}", schema=table.schema, num_rows=table.num_rows, _tables=[table])
 
 
