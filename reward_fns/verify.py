@@ -102,6 +102,10 @@ def math_verify(
 
 def hybrid(response: object, ground_truth: object, *, strict_box: bool = False, **opts: object) -> VerifyResult:
     """DAPO first (cheap, exact), math-verify only when DAPO says no: how benchmarks are graded."""
+    problem = check_text(response, "response", max_chars=int(opts.get("max_response_chars", 500_000)))
+    problem = problem or check_ground_truth(ground_truth)
+    if problem:
+        return VerifyResult(False, None, problem)
     first = dapo(response, ground_truth, strict_box=strict_box, **opts)
     if first.correct:
         return first

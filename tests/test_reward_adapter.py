@@ -1,0 +1,143 @@
+"""The adapter, driven through veRL 0.9.1's own reward managers with our YAML config groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from omegaconf import OmegaConf
+from transformers import AutoTokenizer
+from verl import DataProto
+from verl.trainer.ppo.reward import load_reward_manager
+
+import verl
+from reward_fns.adapter import compute_score
+
+REPO = Path(__file__).resolve().parents[1]
+VERL_REWARD_DEFAULTS = Path(verl.__file__).parent / "trainer" / "config" / "reward" / "reward.yaml"
+THINK_BOXED = "<think>We factor (x-2)(x-3)=0 so x=2 or x=3.</think>\n\nThe answer is \\boxed{5}."
+
+
+def _group(*names: str):
+    """veRL's reward defaults with our group files merged on top, as Hydra composes them."""
+    merged = OmegaConf.load(VERL_REWARD_DEFAULTS)
+    for name in names:
+        layer = OmegaConf.load(REPO / "configs" / "reward" / f"{name}.yaml")
+        layer.pop("defaults", None)
+        merged = OmegaConf.merge(merged, layer)
+    return OmegaConf.create({"reward": merged})
+
+
+def _batch(tokenizer, rows: list[tuple[str, str, str]]) -> DataProto:
+    """Left-padded prompts and right-padded responses, as veRL's rollout hands them over."""
+    prompt_ids = tokenizer("Find the sum of all possible x.")["input_ids"]
+    encoded = [tokenizer(response)["input_ids"] for _, response, _ in rows]
+    width = max(map(len, encoded))
+    pad = tokenizer.pad_token_id
+    responses = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
+    prompts = torch.tensor([prompt_ids] * len(rows))
+    mask = torch.cat(
+        [torch.ones_like(prompts), torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])], dim=1
+    )
+    return DataProto.from_dict(
+        tensors={"prompts": prompts, "responses": responses, "attention_mask": mask},
+        non_tensors={
+            "data_source": np.array([source for source, _, _ in rows], dtype=object),
+            "reward_model": np.array([{"ground_truth": gt, "style": "rule"} for _, _, gt in rows], dtype=object),
+            "extra_info": np.array([{} for _ in rows], dtype=object),
+        },
+    )
+
+
+def _run(config, tokenizer, batch: DataProto) -> list[dict]:
+    manager = load_reward_manager(config, tokenizer)
+
+    async def score_all():
+        return [await manager.run_single(batch[i : i + 1]) for i in range(len(batch))]
+
+    # The manager runs its work on the event loop it captured when it was built.
+    return manager.loop.run_until_complete(score_all())
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_tokenizer_dir):
+    return AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+
+
+@pytest.mark.parametrize("manager", ["naive", "dapo"])
+def test_justrl_group_through_verl_managers(tokenizer, manager):
+    config = _group("justrl")
+    config.reward.reward_manager.name = manager
+    rows = [
+        ("math_dapo", "so x = 2 or 3, and the sum is \\boxed{5}", "5"),
+        ("math_dapo", "so the sum is \\boxed{5.0}", "5"),  # strict box: exact string only
+        ("AIME24", "so the sum is \\boxed{5.0}", "\\boxed{5}"),  # hybrid: math-verify accepts 5.0
+        ("MATH-500", "Answer: 1/2", "\\frac{1}{2}"),
+        ("AMC23", "no answer at all", "5"),
+    ]
+    results = _run(config, tokenizer, _batch(tokenizer, rows))
+    assert [r["reward_score"] for r in results] == [1.0, -1.0, 1.0, 1.0, -1.0]
+    first = results[0]["reward_extra_info"]
+    assert (first["acc"], first["pred"], first["boxed"], first["redundancy_penalty"]) == (1.0, "5", 1.0, 0.0)
+    assert results[1]["reward_extra_info"]["reason"] == "boxed answer differs"
+    assert results[4]["reward_extra_info"]["pred"] == ""
+
+
+def test_justtinker_group_format_and_redundancy(tokenizer):
+    config = _group("justrl", "justtinker")
+    kwargs = config.reward.custom_reward_function.reward_kwargs
+    assert (kwargs.correct_score, kwargs.incorrect_score, kwargs.format_weight) == (1.0, 0.0, 0.1)
+    assert (kwargs.redundancy_weight, kwargs.redundancy_threshold, kwargs.redundancy_method) == (0.3, 0.3, "justtinker")
+    loop = "\\boxed{5} " * 400 + "The answer is \\boxed{5}."
+    rows = [
+        ("math_dapo", "We factor (x-2)(x-3)=0 so x=2 or x=3, and the sum is \\boxed{5}", "5"),
+        ("math_dapo", loop, "5"),
+        ("math_dapo", "The answer is \\boxed{4}", "5"),
+    ]
+    results = _run(config, tokenizer, _batch(tokenizer, rows))
+    # The tiny tokenizer treats <think> as special, so decoding drops it: no think block.
+    short, looping, wrong = (r["reward_extra_info"] for r in results)
+    assert results[0]["reward_score"] == pytest.approx(0.9)
+    assert short["format_penalty"] == 0.1
+    assert looping["redundancy"] > 0.9
+    expected = 1.0 - 0.1 - (looping["redundancy"] - 0.3) / 0.7 * 0.3
+    assert results[1]["reward_score"] == pytest.approx(expected)
+    assert (results[2]["reward_score"], wrong["format_penalty"], wrong["redundancy_penalty"]) == (0.0, 0.0, 0.0)
+
+
+def test_think_block_keeps_full_reward():
+    kwargs = {"correct_score": 1.0, "incorrect_score": 0.0, "format_weight": 0.1, "redundancy_weight": 0.3}
+    result = compute_score("math_dapo", THINK_BOXED, "5", **kwargs)
+    assert (result["score"], result["has_think"], result["format_penalty"]) == (1.0, 1.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("solution", "ground_truth", "reason"),
+    [
+        (None, "5", "response is not a string (got NoneType)"),
+        (12345, "5", "response is not a string (got int)"),
+        ("", "5", "response is empty"),
+        ("\\boxed{5}", "", "ground truth is empty"),
+        ("\\boxed{5}", None, "ground truth is not a string (got NoneType)"),
+        ("\xff\xfe\x00\x01" * 100, "5", "response looks binary (control or undecodable characters)"),
+        ("x" * 600_000 + "\\boxed{5}", "5", "response too long (600009 characters, at most 500000)"),
+    ],
+)
+@pytest.mark.parametrize("source", ["math_dapo", "AIME25"])
+def test_bad_input_scores_incorrect_with_reason(source, solution, ground_truth, reason):
+    result = compute_score(source, solution, ground_truth, None, incorrect_score=-1.0)
+    assert (result["score"], result["acc"], result["reason"]) == (-1.0, 0.0, reason)
+
+
+def test_numeric_ground_truth_and_unknown_verifier():
+    assert compute_score("HMMT25", "\\boxed{103}", 103)["acc"] == 1.0
+    broken = compute_score("HMMT25", "\\boxed{103}", "103", verifier="nope")
+    assert (broken["acc"], broken["reason"]) == (0.0, "reward error: KeyError: 'nope'")
+
+
+def test_training_source_list_is_configurable():
+    # With a custom training list, math_dapo is a benchmark-like source: hybrid accepts 5.0.
+    assert compute_score("math_dapo", "\\boxed{5.0}", "5")["acc"] == 0.0
+    assert compute_score("math_dapo", "\\boxed{5.0}", "5", training_sources=["my_train"])["acc"] == 1.0
