@@ -7,11 +7,12 @@ counts as wrong ("timeout") instead of stalling the whole grading job.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from pebble import ProcessPool
 from tqdm import tqdm
@@ -36,11 +37,20 @@ class Grade:
     reason: str
 
 
-def grade_one(text: str, ground_truth: str, verifier: str, options: dict[str, Any]) -> Grade:
-    """Run one verifier of reward_fns (imported in the worker, so the parent stays light)."""
+def resolve_verifier(verifier: str) -> Callable[..., Any]:
+    """A reward_fns verifier by name, or any `module:function` with the same signature
+    (e.g. a model-verifier second opinion), imported in the worker."""
+    if ":" in verifier:
+        module, _, attr = verifier.partition(":")
+        return getattr(importlib.import_module(module), attr)
     from reward_fns.verify import VERIFIERS
 
-    result = VERIFIERS[verifier](text, ground_truth, **options)
+    return VERIFIERS[verifier]
+
+
+def grade_one(text: str, ground_truth: str, verifier: str, options: dict[str, Any]) -> Grade:
+    """Run one verifier on one response; returns a picklable Grade."""
+    result = resolve_verifier(verifier)(text, ground_truth, **options)
     return Grade(bool(result.correct), result.pred, result.reason)
 
 
@@ -71,8 +81,13 @@ def grade_all(
     desc: str = "grading",
 ) -> list[Grade]:
     """Grades in task order; a timed-out or crashing item is a wrong answer with its reason."""
-    if verifier not in VERIFIER_NAMES:
-        raise ValueError(f"unknown verifier {verifier!r}; expected one of {', '.join(VERIFIER_NAMES)}")
+    if verifier not in VERIFIER_NAMES and ":" not in verifier:
+        raise ValueError(f"unknown verifier {verifier!r}; expected one of {', '.join(VERIFIER_NAMES)} or module:function")
+    if ":" in verifier:
+        try:
+            resolve_verifier(verifier)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"verifier {verifier!r} cannot be imported: {exc}") from exc
     options = options or {}
     grades: list[Grade] = []
     with ProcessPool(max_workers=workers or default_workers(), context=_context()) as pool:

@@ -1,0 +1,127 @@
+"""justrl-eval model=PATH_OR_ID [benchmarks=...] [n=...] [out=DIR]: resumable generation.
+
+Hydra's compose API rather than @hydra.main: the command needs no output directory or
+logging setup of Hydra's, and every failure must become one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from justrl.eval.benchmarks import EvalInputError, load_items, resolve_names, samples_per_problem
+from justrl.eval.engine import EngineUnavailable, GenerationEngine, SamplingSpec
+from justrl.eval.generate import make_manifest, prompts_per_shard, render_prompts, run_benchmark, write_manifest
+from justrl.eval.records import ResumeMismatch
+
+ENGINES = ("vllm", "transformers")
+
+
+def load_config(overrides: list[str]) -> DictConfig:
+    """configs/eval/default.yaml as its own config directory, so its `model` and `data_dir`
+    keys are plain keys, not the training recipes' config groups of the same names."""
+    config_dir = resources.files("justrl.configs").joinpath("eval")
+    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+        return compose(config_name="default", overrides=overrides)
+
+
+def _model_id(model: str) -> str:
+    """Local directories by absolute path (a rerun from elsewhere resumes); hub ids as given."""
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.exists() else model
+
+
+def build_engine(cfg: DictConfig, model: str) -> GenerationEngine:
+    kind = cfg.engine.kind
+    if kind == "vllm":
+        from justrl.eval.vllm_engine import VLLMEngine
+
+        return VLLMEngine(model, seed=cfg.sampling.seed, **OmegaConf.to_container(cfg.engine.vllm))
+    from justrl.eval.transformers_engine import TransformersEngine
+
+    return TransformersEngine(model, **OmegaConf.to_container(cfg.engine.transformers))
+
+
+def _check_engine(kind: str) -> None:
+    """Fail before loading data or tokenizers when generation cannot run here at all."""
+    import importlib.util
+
+    if kind not in ENGINES:
+        raise EvalInputError(f"engine.kind={kind!r}; expected one of {', '.join(ENGINES)}")
+    if kind == "vllm" and importlib.util.find_spec("vllm") is None:
+        from justrl.eval.vllm_engine import vllm_missing_message
+
+        raise EngineUnavailable(vllm_missing_message())
+
+
+def _positive(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise EvalInputError(f"{name}={value!r}; expected a positive integer or null")
+
+
+def run(cfg: DictConfig) -> Path:
+    """Generate every requested benchmark into cfg.out; returns the output directory."""
+    if OmegaConf.is_missing(cfg, "model") or not cfg.model:
+        raise EvalInputError("model=PATH_OR_ID is required (a HF hub id or a local HF model directory)")
+    for key in ("n", "limit"):
+        _positive(key, cfg[key])
+    _positive("engine.shard_sequences", cfg.engine.shard_sequences)
+    names = resolve_names(OmegaConf.to_container(cfg.benchmarks) if OmegaConf.is_list(cfg.benchmarks) else cfg.benchmarks)
+    _check_engine(cfg.engine.kind)
+    model = _model_id(str(cfg.model))
+    out = Path(cfg.out or Path("eval_results") / Path(model.rstrip("/")).name)
+    items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
+    ns = {name: cfg.n or samples_per_problem(name) for name in names}
+    sampling = SamplingSpec(**OmegaConf.to_container(cfg.sampling))
+    write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
+
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as exc:
+        raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
+    engine = build_engine(cfg, model)
+    try:
+        for name in names:
+            path = out / f"{name}.jsonl"
+            new = run_benchmark(
+                engine,
+                name,
+                items[name],
+                render_prompts(tokenizer, items[name]),
+                ns[name],
+                sampling,
+                path,
+                prompts_per_shard(cfg.engine.shard_sequences, ns[name]),
+                progress=cfg.progress,
+            )
+            print(f"justrl-eval: {name}: {new} problems generated, {len(items[name]) - new} already done -> {path}")
+    finally:
+        engine.close()
+    print(f"justrl-eval: done; grade with: justrl-grade {out}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    overrides = sys.argv[1:] if argv is None else argv
+    try:
+        run(load_config(overrides))
+    except (EvalInputError, ResumeMismatch, EngineUnavailable) as exc:
+        print(f"justrl-eval: {exc}", file=sys.stderr)
+        return 2
+    except (HydraException, OmegaConfBaseException) as exc:
+        print(f"justrl-eval: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Hugging Face Transformers generation: slow, but runs anywhere, including CPU.
+
+For smoke runs of the whole justrl-eval path with tiny models (tests, laptops); real
+evaluations use the vLLM engine. Each prompt is sampled under its own seed derived from the
+prompt text, so results do not depend on how prompts were sharded or resumed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from justrl.eval.engine import Completion, SamplingSpec
+
+
+class TransformersEngine:
+    """GenerationEngine on one device with `model.generate(num_return_sequences=n)`."""
+
+    concurrency = 1
+
+    def __init__(self, model: str, device: str = "cpu", dtype: str = "float32") -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=getattr(torch, dtype)).to(device).eval()
+        self.device = device
+
+    def _completions(self, generated: Any) -> list[Completion]:
+        eos = self.tokenizer.eos_token_id
+        out = []
+        for row in generated.tolist():
+            stop = row.index(eos) + 1 if eos in row else None
+            kept = row[:stop] if stop else row
+            out.append(
+                Completion(
+                    text=self.tokenizer.decode(kept, skip_special_tokens=True),
+                    num_tokens=len(kept),
+                    finish_reason="stop" if stop else "length",
+                )
+            )
+        return out
+
+    def generate(self, prompts: list[str], n: int, sampling: SamplingSpec) -> list[list[Completion]]:
+        import torch
+
+        results = []
+        for prompt in prompts:
+            torch.manual_seed((sampling.seed or 0) + zlib.crc32(prompt.encode("utf-8")))
+            inputs = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self.device)
+            with torch.no_grad():
+                generated = self.model.generate(
+                    **inputs,
+                    do_sample=True,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    max_new_tokens=sampling.max_new_tokens,
+                    num_return_sequences=n,
+                    pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                )
+            results.append(self._completions(generated[:, inputs["input_ids"].shape[1] :]))
+        return results
+
+    def close(self) -> None:
+        self.model = None
