@@ -1,0 +1,102 @@
+"""Redundancy: the published formulas reproduced exactly, and the default method's separation."""
+
+from __future__ import annotations
+
+import random
+import sysconfig
+import zlib
+from pathlib import Path
+
+import pytest
+
+from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
+from reward_fns.redundancy import analyze, chunk_similarity, penalty
+
+
+def _published(text: str) -> dict[str, float]:
+    """The JustTinker formulas written the straightforward way (RECIPES.md)."""
+    data = text.encode("utf-8")
+    ratio = len(zlib.compress(data, 9)) / len(data)
+    compression = max(0.0, min(1.0, (0.7 - ratio) / 0.6))
+    words = text.split()
+    if len(words) < 10:
+        ngram = 0.0
+    else:
+        grams = [tuple(words[i : i + 5]) for i in range(len(words) - 4)]
+        ngram = 1 - len(set(grams)) / len(grams)
+    chunks = [text[i : i + 500] for i in range(0, len(text) - 500 + 1, 250)] if len(text) >= 1000 else []
+    shingles = [{c[i : i + 5] for i in range(len(c) - 4)} for c in chunks]
+    sims = [len(a & b) / len(a | b) for a, b in zip(shingles, shingles[1:])]
+    return {
+        "compression": compression,
+        "ngram": ngram,
+        "chunk_similarity": sum(sims) / len(sims) if sims else 0.0,
+        "score": 0.6 * compression + 0.4 * ngram,
+    }
+
+
+@pytest.fixture(scope="module")
+def problems(benchmarks_dir) -> str:
+    return benchmark_problem_text(benchmarks_dir)
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[str]:
+    return package_docs_text(Path(sysconfig.get_paths()["purelib"]))
+
+
+def test_justtinker_method_reproduces_published_formulas(problems):
+    rng = random.Random(1)
+    texts = healthy_samples(problems, 12, rng, low=1, high=20_000)
+    texts += list(loop_samples(problems, rng, total=8_000).values())
+    texts += ["short", "a b c d e f g h i", "x" * 999, "x" * 1000, "αβγ ∑ ∫ ≤ " * 300, "中文数学" * 400]
+    for text in texts:
+        assert analyze(text, "justtinker") == pytest.approx(_published(text), abs=1e-12), text[:60]
+
+
+def test_chunk_similarity_exact_beyond_ascii():
+    rng = random.Random(2)
+    text = "".join(chr(rng.randrange(32, 0x3000)) for _ in range(5000))
+    assert chunk_similarity(text) == pytest.approx(_published(text)["chunk_similarity"], abs=1e-12)
+    assert chunk_similarity("ab" * 499) == 0.0
+
+
+def test_published_score_penalises_healthy_long_text(problems, docs):
+    """The motivation for the default method: zlib compresses any long text."""
+    rng = random.Random(3)
+    healthy = healthy_samples(problems, 10, rng) + [doc[:60_000] for doc in docs[:6]]
+    published = [analyze(text, "justtinker")["score"] for text in healthy]
+    assert sum(published) / len(published) > 0.3
+
+
+def test_default_method_keeps_healthy_long_text_below_threshold(problems, docs):
+    rng = random.Random(4)
+    healthy = healthy_samples(problems, 16, rng) + [doc[:60_000] for doc in docs]
+    scores = [analyze(text)["score"] for text in healthy]
+    assert max(scores) < 0.15, max(scores)
+    assert sum(scores) / len(scores) < 0.05
+
+
+@pytest.mark.parametrize("shape", ["repeated paragraph", "near duplicates", "sentence pattern", "token run", "wait loop"])
+def test_default_method_flags_every_loop_shape(problems, shape):
+    """Two thirds of each constructed response is the loop; the score says about that much."""
+    rng = random.Random(5)
+    for _ in range(3):
+        score = analyze(loop_samples(problems, rng)[shape])["score"]
+        assert score > 0.45, (shape, score)
+
+
+def test_default_score_tracks_how_much_loops():
+    paragraph = "We substitute x = 3 into the second equation and get y = 7, so the pair works. "
+    fresh = " ".join(f"Step {i}: consider the case k = {i * 7919 % 1000}, square {i * i}." for i in range(400))
+    half = fresh[:10_000] + paragraph * (10_000 // len(paragraph))
+    assert analyze(fresh[:20_000])["score"] < 0.05
+    assert 0.4 < analyze(half)["score"] < 0.55
+
+
+def test_penalty_shape():
+    assert penalty(0.3, threshold=0.3, weight=0.3) == 0.0
+    assert penalty(0.65, threshold=0.3, weight=0.3) == pytest.approx(0.15)
+    assert penalty(1.0, threshold=0.3, weight=0.3) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="unknown redundancy method 'zip'"):
+        analyze("text", "zip")
