@@ -1,0 +1,119 @@
+"""`justrl-train recipe=NAME [overrides]`: compose, preflight, then veRL's own `run_ppo`.
+
+The command line is Hydra's (overrides and flags such as `--cfg job --resolve`), so it behaves like
+`python -m verl.trainer.main_ppo`; the recipe only chooses the primary config.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from justrl.cli.check import print_report
+from justrl.config import RECIPES_PACKAGE, ConfigError, compose_recipe, hydra_search_path_override, split_recipe
+from justrl.preflight import run_checks
+
+# Hydra flags that take a value, so the value is not mistaken for an override.
+_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "-i"}
+_FLAG_VALUES = {"job", "hydra", "all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+class LaunchError(RuntimeError):
+    """The job cannot start on this machine (no GPUs, too few GPUs, no Ray cluster)."""
+
+
+def split_hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    flags: list[str] = []
+    overrides: list[str] = []
+    expect_value = False
+    for arg in args:
+        if expect_value and arg in _FLAG_VALUES:
+            flags.append(arg)
+            expect_value = False
+        elif arg.startswith("-"):
+            flags.append(arg)
+            expect_value = arg in _FLAGS_WITH_VALUE
+        else:
+            overrides.append(arg)
+            expect_value = False
+    return flags, overrides
+
+
+def check_gpus(cfg: DictConfig, recipe: str) -> None:
+    """Fail before Ray and model loading when the GPUs the recipe asks for are not there."""
+    needed = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
+    shape = f"{cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node}"
+    if os.environ.get("RAY_ADDRESS"):
+        import ray
+
+        ray.init(address=os.environ["RAY_ADDRESS"], ignore_reinit_error=True)
+        found = int(ray.cluster_resources().get("GPU", 0))
+        where = f"the Ray cluster at {os.environ['RAY_ADDRESS']}"
+    else:
+        import torch
+
+        found = torch.cuda.device_count()
+        where = "this machine"
+        if cfg.trainer.nnodes > 1 and found:
+            raise LaunchError(
+                f"trainer.nnodes={cfg.trainer.nnodes} needs a Ray cluster across the nodes; submit "
+                f"slurm/train.sbatch (it starts one and sets RAY_ADDRESS) or pass cluster=node_8gpu"
+            )
+    if found == 0:
+        raise LaunchError(
+            f"no GPU on {where}; training runs on GPU nodes (slurm/train.sbatch). Here, "
+            f"`justrl-check recipe={recipe}` validates the config and prints the plan"
+        )
+    if found < needed:
+        raise LaunchError(
+            f"{where} has {found} GPU(s) but the recipe needs {needed} ({shape}); pass "
+            f"trainer.nnodes=... trainer.n_gpus_per_node=... (or cluster=node_8gpu / cluster=gpu_1) to match"
+        )
+
+
+def launch(cfg: DictConfig) -> None:
+    """Start veRL's PPO entry with our TaskRunner (imported late: it pulls in Ray and veRL workers)."""
+    from verl.trainer.main_ppo import run_ppo
+    from verl.utils.device import auto_set_device
+
+    from justrl.task_runner import JustRLTaskRunner
+
+    auto_set_device(cfg)
+    OmegaConf.resolve(cfg)
+    run_ppo(cfg, task_runner_class=JustRLTaskRunner)
+
+
+def _train(cfg: DictConfig, recipe: str) -> None:
+    try:
+        check_gpus(cfg, recipe)
+    except LaunchError as exc:
+        print(f"justrl-train: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    report = run_checks(cfg)
+    if not report.ok:
+        print_report(recipe, report)
+        sys.exit(1)
+    launch(cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        recipe, rest = split_recipe(argv)
+        flags, overrides = split_hydra_flags(rest)
+        compose_recipe(recipe, overrides)
+    except ConfigError as exc:
+        print(f"justrl-train: error: {exc}", file=sys.stderr)
+        return 2
+    sys.argv = ["justrl-train", "--config-name", recipe, *flags, hydra_search_path_override(), *overrides]
+    task = functools.partial(_train, recipe=recipe)
+    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

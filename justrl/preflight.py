@@ -1,0 +1,204 @@
+"""Checks a composed RL config the way a 32-GPU job would find out, but in seconds on a CPU.
+
+Each check returns problems as one line each (key, bad value, fix), so a user fixes everything in
+one round instead of learning about one mistake per queued Slurm job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
+SCHEMA_SAMPLE_ROWS = 64
+
+
+@dataclass
+class Report:
+    """What justrl-check prints: problems (exit 1 if any), notes, and the plan."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plan: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def run_checks(cfg: DictConfig) -> Report:
+    report = Report()
+    _check_verl(cfg, report)
+    _check_batches(cfg, report)
+    rows = _check_data(cfg, report)
+    _check_context(cfg, report)
+    report.plan = make_plan(cfg, rows)
+    return report
+
+
+def _check_verl(cfg: DictConfig, report: Report) -> None:
+    """veRL's own validate_config and config dataclasses: what its trainer would assert at start-up."""
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            use_critic = need_critic(cfg)
+            validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=use_critic)
+    except (AssertionError, ValueError, TypeError, KeyError) as exc:
+        report.problems.append(f"veRL validate_config: {_one_line(exc)}")
+        return
+    # The sections veRL's v1 trainer turns into dataclasses itself (the actor is done by validate_config).
+    sections = ["algorithm", "actor_rollout_ref.rollout", "actor_rollout_ref.rollout.checkpoint_engine"]
+    for key in sections + (["critic"] if use_critic else []):
+        node = OmegaConf.select(cfg, key)
+        if isinstance(node, DictConfig) and "_target_" in node:
+            try:
+                omega_conf_to_dataclass(node)
+            except Exception as exc:  # veRL raises whatever its dataclass __post_init__ raises
+                report.problems.append(f"{key}: {_one_line(exc)}")
+
+
+def _check_batches(cfg: DictConfig, report: Report) -> None:
+    """Batch sizes that veRL only rejects (or silently pads) once the workers are up."""
+    n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
+    prompts = cfg.data.train_batch_size
+    n = cfg.actor_rollout_ref.rollout.n
+    mini = cfg.actor_rollout_ref.actor.ppo_mini_batch_size
+    tp = cfg.actor_rollout_ref.rollout.tensor_model_parallel_size
+    if (prompts * n) % n_gpus:
+        report.problems.append(
+            f"data.train_batch_size={prompts} x actor_rollout_ref.rollout.n={n} = {prompts * n} responses do not "
+            f"split evenly over {n_gpus} GPUs; use a train_batch_size whose responses divide by {n_gpus}"
+        )
+    if prompts % mini:
+        report.problems.append(
+            f"actor_rollout_ref.actor.ppo_mini_batch_size={mini} does not divide data.train_batch_size={prompts}; "
+            f"pick a divisor of {prompts}"
+        )
+    elif (mini * n) % n_gpus:
+        report.problems.append(
+            f"actor_rollout_ref.actor.ppo_mini_batch_size={mini} x rollout.n={n} = {mini * n} responses do not "
+            f"split over {n_gpus} GPUs; use a mini-batch whose responses divide by {n_gpus}"
+        )
+    if cfg.trainer.n_gpus_per_node % tp:
+        report.problems.append(
+            f"actor_rollout_ref.rollout.tensor_model_parallel_size={tp} does not divide "
+            f"trainer.n_gpus_per_node={cfg.trainer.n_gpus_per_node}"
+        )
+    seq = cfg.data.max_prompt_length + cfg.data.max_response_length
+    for key in ("actor_rollout_ref.actor.ppo_max_token_len_per_gpu", "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu"):
+        budget = OmegaConf.select(cfg, key)
+        if cfg.actor_rollout_ref.actor.use_dynamic_bsz and budget is not None and budget < seq:
+            report.problems.append(
+                f"{key}={budget} is below one full sequence (max_prompt_length + max_response_length = {seq}); "
+                f"set it to at least {seq}"
+            )
+
+
+def _files(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, ListConfig)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _check_data(cfg: DictConfig, report: Report) -> int | None:
+    """Files exist and carry veRL's RL schema; returns the training rows when readable."""
+    train_rows = None
+    hints = cfg.data.get("prep_commands") or {}
+    for key in ("train_files", "val_files"):
+        for path in _files(cfg.data.get(key)):
+            if not Path(path).is_file():
+                fix = f"create it with `{hints[key]}`" if key in hints else "check the path"
+                report.problems.append(f"data.{key}: {path} does not exist; {fix}")
+                continue
+            rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
+            if key == "train_files" and rows is not None:
+                train_rows = (train_rows or 0) + rows
+    return train_rows
+
+
+def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int | None:
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
+        report.problems.append(f"{key}: {path} is not a readable parquet file ({_one_line(exc)})")
+        return None
+    columns = set(parquet.schema_arrow.names)
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns and not (c == "prompt" and prompt_key in columns)]
+    if missing:
+        report.problems.append(
+            f"{key}: {path} lacks column(s) {', '.join(missing)}; veRL's RL schema needs "
+            f"{', '.join(REQUIRED_COLUMNS)} (write it with justrl-prep)"
+        )
+        return parquet.metadata.num_rows
+    sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]))
+    for i, (prompt, reward_model) in enumerate(zip(sample.column(0).to_pylist(), sample.column(1).to_pylist())):
+        if not (isinstance(prompt, list) and prompt and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt)):
+            report.problems.append(
+                f"{key}: {path} row {i}: '{prompt_key}' must be a list of chat messages with role and content, got {str(prompt)[:80]!r}"
+            )
+            break
+        if not (isinstance(reward_model, dict) and reward_model.get("ground_truth") not in (None, "")):
+            report.problems.append(f"{key}: {path} row {i}: reward_model.ground_truth is missing or empty")
+            break
+    return parquet.metadata.num_rows
+
+
+def _check_context(cfg: DictConfig, report: Report) -> None:
+    """Prompt + response must fit the model's positions, when its config is readable offline."""
+    from transformers import AutoConfig
+
+    path = cfg.actor_rollout_ref.model.path
+    try:
+        model_cfg = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+    except Exception:  # noqa: BLE001 - any failure means "not readable here", which is only a note
+        report.notes.append(f"model {path}: config not readable on this machine; context length not checked")
+        return
+    limit = getattr(model_cfg, "max_position_embeddings", None)
+    need = cfg.data.max_prompt_length + cfg.data.max_response_length
+    if limit is not None and need > limit:
+        report.problems.append(
+            f"data.max_prompt_length + data.max_response_length = {need} exceeds the model's "
+            f"max_position_embeddings={limit} ({path}); lower data.max_response_length to {limit - cfg.data.max_prompt_length}"
+        )
+
+
+def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
+    """The numbers a user checks before spending a cluster: scale, steps and generated tokens."""
+    n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
+    prompts = cfg.data.train_batch_size
+    responses = prompts * cfg.actor_rollout_ref.rollout.n
+    plan: dict[str, object] = {
+        "GPUs": f"{n_gpus} ({cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node})",
+        "prompts a step": prompts,
+        "responses a step": responses,
+        "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),
+        "generated tokens a step (upper bound)": f"{responses * cfg.data.max_response_length:,}",
+    }
+    steps_per_epoch = train_rows // prompts if train_rows is not None else None
+    if steps_per_epoch is not None:
+        plan["training rows"] = f"{train_rows:,}"
+        plan["steps an epoch"] = steps_per_epoch
+    total = cfg.trainer.total_training_steps
+    if total is None and steps_per_epoch is not None:
+        total = steps_per_epoch * cfg.trainer.total_epochs
+    plan["steps in total"] = total if total is not None else "unknown until the training file exists"
+    if cfg.trainer.test_freq > 0 and isinstance(total, int):
+        plan["validations"] = math.floor(total / cfg.trainer.test_freq) + int(cfg.trainer.val_before_train)
+    return plan
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

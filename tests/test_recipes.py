@@ -1,0 +1,211 @@
+"""Recipes compose on veRL's own config, carry RECIPES.md's published values, and pass preflight."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from justrl.config import ConfigError, available_recipes, compose_recipe
+from justrl.preflight import run_checks
+
+RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
+
+# RECIPES.md, JustRL: identical for both backbones.
+JUSTRL_VALUES = {
+    "algorithm.adv_estimator": "grpo",
+    "actor_rollout_ref.rollout.n": 8,
+    "algorithm.use_kl_in_reward": False,
+    "algorithm.kl_ctrl.kl_coef": 0.0,
+    "actor_rollout_ref.actor.use_kl_loss": False,
+    "actor_rollout_ref.actor.kl_loss_coef": 0.0,
+    "actor_rollout_ref.actor.entropy_coeff": 0,
+    "actor_rollout_ref.actor.clip_ratio_low": 0.2,
+    "actor_rollout_ref.actor.clip_ratio_high": 0.28,
+    "actor_rollout_ref.actor.clip_ratio_c": 10.0,
+    "actor_rollout_ref.actor.grad_clip": 1.0,
+    "actor_rollout_ref.actor.optim.optimizer": "AdamW",
+    "actor_rollout_ref.actor.optim.lr": 1e-6,
+    "actor_rollout_ref.actor.optim.lr_warmup_steps": 10,
+    "actor_rollout_ref.actor.optim.lr_scheduler_type": "constant",
+    "actor_rollout_ref.actor.optim.weight_decay": 0.1,
+    "algorithm.filter_groups.enable": False,
+    "data.max_prompt_length": 1024,
+    "data.filter_overlong_prompts": True,
+    "data.truncation": "error",
+    "data.max_response_length": 15360,
+    "data.train_batch_size": 256,
+    "actor_rollout_ref.actor.ppo_mini_batch_size": 64,
+    "actor_rollout_ref.actor.use_dynamic_bsz": True,
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu": 32768,
+    "actor_rollout_ref.model.use_remove_padding": True,
+    "actor_rollout_ref.model.enable_gradient_checkpointing": True,
+    "actor_rollout_ref.rollout.name": "vllm",
+    "actor_rollout_ref.rollout.temperature": 1.0,
+    "actor_rollout_ref.rollout.gpu_memory_utilization": 0.85,
+    "actor_rollout_ref.rollout.max_num_batched_tokens": 32768,
+    "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,
+    "actor_rollout_ref.actor.ulysses_sequence_parallel_size": 1,
+    "actor_rollout_ref.ref.fsdp_config.param_offload": True,
+    "reward.reward_manager.name": "dapo",
+    "trainer.val_before_train": True,
+    "trainer.test_freq": 50,
+    "trainer.save_freq": 50,
+    "actor_rollout_ref.rollout.val_kwargs.n": 32,
+    "actor_rollout_ref.rollout.val_kwargs.temperature": 0.7,
+    "actor_rollout_ref.rollout.val_kwargs.top_p": 0.9,
+    "actor_rollout_ref.rollout.val_kwargs.do_sample": True,
+    "justrl.eval.max_new_tokens": 31744,
+    "trainer.nnodes": 4,
+    "trainer.n_gpus_per_node": 8,
+    "trainer.total_epochs": 1,
+}
+
+# RECIPES.md, JustTinker stage 2 (exp 003): what differs from, or adds to, the JustRL values.
+JUSTTINKER_VALUES = {
+    "actor_rollout_ref.model.path": "Qwen/Qwen3-4B-Instruct-2507",
+    "actor_rollout_ref.rollout.n": 8,
+    "actor_rollout_ref.actor.clip_ratio_low": 0.2,
+    "actor_rollout_ref.actor.clip_ratio_high": 0.28,
+    "actor_rollout_ref.actor.use_kl_loss": False,
+    "algorithm.use_kl_in_reward": False,
+    "actor_rollout_ref.actor.entropy_coeff": 0,
+    "actor_rollout_ref.actor.optim.lr": 1e-6,
+    "data.train_batch_size": 32,
+    "data.max_response_length": 15360,
+    "trainer.test_freq": 10,
+}
+
+
+def _value(cfg, key):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.select(cfg, key, throw_on_missing=True)
+
+
+def write_rl_parquet(path, n, data_source):
+    """A small file in veRL's RL schema, as justrl-prep writes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "data_source": data_source,
+            "prompt": [{"role": "user", "content": f"What is {i} + 1?\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."}],
+            "ability": "math",
+            "reward_model": {"ground_truth": str(i + 1), "style": "rule"},
+            "extra_info": {"index": i, "split": "train"},
+        }
+        for i in range(n)
+    ]
+    pd.DataFrame(rows).to_parquet(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_rl_parquet(root / "dapo_math_17k" / "train.parquet", 1024, "math_dapo")
+    for name in ("AIME24", "AIME25", "AMC23", "MATH-500"):
+        write_rl_parquet(root / "benchmarks" / f"{name}.parquet", 30, name)
+    return root
+
+
+def test_available_recipes_are_the_published_ones():
+    assert available_recipes() == sorted(RECIPES)
+
+
+@pytest.mark.parametrize("recipe", ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b"])
+@pytest.mark.parametrize("key,expected", sorted(JUSTRL_VALUES.items()))
+def test_justrl_recipe_values(recipe, key, expected, composed):
+    assert _value(composed(recipe), key) == expected
+
+
+@pytest.mark.parametrize("key,expected", sorted(JUSTTINKER_VALUES.items()))
+def test_justtinker_recipe_values(key, expected, composed):
+    assert _value(composed("justtinker_qwen3_4b_rl"), key) == expected
+
+
+def test_backbones(composed):
+    assert composed("justrl_deepseek_1p5b").actor_rollout_ref.model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    assert composed("justrl_nemotron_1p5b").actor_rollout_ref.model.path == "nvidia/OpenMath-Nemotron-1.5B"
+
+
+def test_justrl_trains_on_dapo_and_validates_on_aime_amc(composed):
+    cfg = composed("justrl_deepseek_1p5b")
+    assert cfg.data.train_files == "data/dapo_math_17k/train.parquet"
+    assert [p.rsplit("/", 1)[1] for p in cfg.data.val_files] == ["AIME24.parquet", "AIME25.parquet", "AMC23.parquet"]
+
+
+@pytest.fixture(scope="module")
+def composed():
+    cache = {}
+
+    def get(recipe):
+        if recipe not in cache:
+            cfg = compose_recipe(recipe, [])
+            from omegaconf import OmegaConf
+
+            OmegaConf.resolve(cfg)
+            cache[recipe] = cfg
+        return cache[recipe]
+
+    return get
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_passes_verl_validation_and_preflight(recipe, data_dir):
+    cfg = compose_recipe(recipe, [f"justrl.data_dir={data_dir}"])
+    report = run_checks(cfg)
+    assert report.problems == []
+    assert report.plan["prompts a step"] == cfg.data.train_batch_size
+    assert report.plan["training rows"] == "1,024"
+
+
+def test_plan_figures_for_justrl(data_dir):
+    report = run_checks(compose_recipe("justrl_deepseek_1p5b", [f"justrl.data_dir={data_dir}"]))
+    assert report.plan["GPUs"] == "32 (4 node(s) x 8)"
+    assert report.plan["responses a step"] == 2048
+    assert report.plan["steps an epoch"] == 4
+    assert report.plan["steps in total"] == 4
+    assert report.plan["generated tokens a step (upper bound)"] == f"{2048 * 15360:,}"
+
+
+def test_override_reaches_composed_config():
+    cfg = compose_recipe("justrl_deepseek_1p5b", ["actor_rollout_ref.actor.optim.lr=2e-6", "cluster=node_8gpu"])
+    assert cfg.actor_rollout_ref.actor.optim.lr == 2e-6
+    assert (cfg.trainer.nnodes, cfg.trainer.n_gpus_per_node) == (1, 8)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["trainer.totl_epochs=3"], "unknown key 'trainer.totl_epochs' (did you mean trainer.total_epochs?)"),
+        (["data.train_batch_size=abc"], "data.train_batch_size='abc' has the wrong type: expected an integer"),
+        (["cluster=a800"], "unknown config choice 'cluster/a800'; available cluster options: a800_4x8, gpu_1, node_8gpu"),
+    ],
+)
+def test_bad_overrides_are_one_line_errors(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        compose_recipe("smoke_1gpu", overrides)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_preflight_reports_batches_that_do_not_split(data_dir):
+    cfg = compose_recipe("justrl_deepseek_1p5b", [f"justrl.data_dir={data_dir}", "data.train_batch_size=102"])
+    problems = run_checks(cfg).problems
+    assert any(p.startswith("data.train_batch_size=102 x actor_rollout_ref.rollout.n=8 = 816 responses do not split evenly over 32 GPUs") for p in problems)
+    assert any(p.startswith("actor_rollout_ref.actor.ppo_mini_batch_size=64 does not divide data.train_batch_size=102") for p in problems)
+
+
+def test_preflight_checks_context_against_local_model(data_dir, tiny_model_dir):
+    base = [f"justrl.data_dir={data_dir}", f"actor_rollout_ref.model.path={tiny_model_dir}"]
+    assert run_checks(compose_recipe("smoke_1gpu", base)).problems == []
+    too_long = run_checks(compose_recipe("smoke_1gpu", base + ["data.max_response_length=32000", "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=40000", "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=40000", "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=40000"]))
+    assert any("= 33024 exceeds the model's max_position_embeddings=32768" in p for p in too_long.problems)
+
+
+def test_preflight_reports_wrong_schema(data_dir, tmp_path):
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"question": ["1+1?"], "answer": ["2"]}).to_parquet(bad)
+    cfg = compose_recipe("smoke_1gpu", [f"justrl.data_dir={data_dir}", f"data.train_files={bad}"])
+    problems = run_checks(cfg).problems
+    assert problems == [f"data.train_files: {bad} lacks column(s) data_source, prompt, ability, reward_model; veRL's RL schema needs data_source, prompt, ability, reward_model (write it with justrl-prep)"]
