@@ -80,14 +80,13 @@ def run(cfg: DictConfig) -> Path:
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
     sampling = SamplingSpec(**OmegaConf.to_container(cfg.sampling))
-    write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
-
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as exc:
         raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
+    write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
     engine = build_engine(cfg, model)
     try:
         for name in names:
