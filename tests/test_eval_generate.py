@@ -154,6 +154,16 @@ def test_vllm_engine_without_vllm_says_so():
         VLLMEngine("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
 
 
+def test_replicas_fill_the_gpus_ray_sees():
+    from justrl.eval.vllm_engine import replica_count
+
+    assert replica_count(32, 1, None) == 32 and replica_count(8, 2, None) == 4 and replica_count(8, 1, 3) == 3
+    with pytest.raises(EngineUnavailable, match="Ray sees 0 GPUs but engine.vllm.tensor_parallel_size=1"):
+        replica_count(0, 1, None)
+    with pytest.raises(EngineUnavailable, match="data_parallel_size=5 x tensor_parallel_size=2 needs more"):
+        replica_count(8, 2, 5)
+
+
 def test_justrl_eval_without_vllm_fails_fast_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "justrl.cli.eval", "model=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", f"out={tmp_path}/o"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -31,7 +32,7 @@ class _Replica:
 
         self.llm = LLM(model=model, seed=seed, **llm_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
-        self.max_model_len = self.llm.llm_engine.model_config.max_model_len
+        self.max_model_len = llm_kwargs["max_model_len"]
 
     def ready(self) -> bool:
         return True
@@ -40,7 +41,7 @@ class _Replica:
         """Prompts arrive chat-templated; tokenizing without special tokens avoids a second BOS."""
         from vllm import SamplingParams
 
-        token_ids = [self.tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+        token_ids = [self.tokenizer.encode(p, add_special_tokens=False) for p in prompts]
         params = [
             SamplingParams(
                 n=n,
@@ -60,14 +61,30 @@ class _Replica:
         ]
 
 
-def _gpus_in_cluster() -> int:
+def _join_ray() -> bool:
+    """Join the running cluster when there is one (RAY_ADDRESS, `ray start` on this node),
+    otherwise start a local one with this node's GPUs; True when this call started Ray."""
     import ray
 
-    if not ray.is_initialized():
-        # Joins the running cluster when there is one (RAY_ADDRESS, `ray start` on this node);
-        # otherwise starts a local one with this node's GPUs.
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False)
-    return int(ray.cluster_resources().get("GPU", 0))
+    if ray.is_initialized():
+        return False
+    ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False)
+    return True
+
+
+def replica_count(gpus: int, tensor_parallel_size: int, data_parallel_size: int | None) -> int:
+    """How many vLLM replicas fit: all of the GPUs by default, or the requested number."""
+    if gpus < tensor_parallel_size:
+        raise EngineUnavailable(
+            f"Ray sees {gpus} GPUs but engine.vllm.tensor_parallel_size={tensor_parallel_size}; run on a GPU node"
+        )
+    replicas = data_parallel_size or gpus // tensor_parallel_size
+    if replicas * tensor_parallel_size > gpus:
+        raise EngineUnavailable(
+            f"engine.vllm.data_parallel_size={replicas} x tensor_parallel_size={tensor_parallel_size} "
+            f"needs more than the {gpus} GPUs Ray sees"
+        )
+    return replicas
 
 
 class VLLMEngine:
@@ -79,33 +96,34 @@ class VLLMEngine:
         seed: int = 0,
         tensor_parallel_size: int = 1,
         data_parallel_size: int | None = None,
+        max_model_len: int = 32768,
         **llm_kwargs: Any,
     ) -> None:
         if importlib.util.find_spec("vllm") is None:
             raise EngineUnavailable(vllm_missing_message())
         import ray
 
-        gpus = _gpus_in_cluster()
-        if gpus < tensor_parallel_size:
-            raise EngineUnavailable(
-                f"Ray sees {gpus} GPUs but engine.tensor_parallel_size={tensor_parallel_size}; run on a GPU node"
-            )
-        replicas = data_parallel_size or gpus // tensor_parallel_size
-        if replicas * tensor_parallel_size > gpus:
-            raise EngineUnavailable(
-                f"engine.data_parallel_size={replicas} x tensor_parallel_size={tensor_parallel_size} "
-                f"needs more than the {gpus} GPUs Ray sees"
-            )
+        self._owns_ray = _join_ray()
+        try:
+            replicas = replica_count(int(ray.cluster_resources().get("GPU", 0)), tensor_parallel_size, data_parallel_size)
+        except EngineUnavailable:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
         if tensor_parallel_size > 1:
             llm_kwargs.setdefault("distributed_executor_backend", "mp")
         actor = ray.remote(num_gpus=tensor_parallel_size)(_Replica)
-        # Distinct seeds per replica: identical seeds would sample identical continuations for
-        # a prompt that happens to be sent twice (resume after a partial shard).
+        # Distinct seeds per replica, so that replicas do not draw the same random numbers.
         self._actors = [
-            actor.remote(model, seed + rank, {"tensor_parallel_size": tensor_parallel_size, **llm_kwargs})
+            actor.remote(
+                model,
+                seed + rank,
+                {"tensor_parallel_size": tensor_parallel_size, "max_model_len": max_model_len, **llm_kwargs},
+            )
             for rank in range(replicas)
         ]
         ray.get([a.ready.remote() for a in self._actors])
+        print(f"justrl-eval: {replicas} vLLM replicas, {tensor_parallel_size} GPU(s) each", file=sys.stderr)
         self._idle: queue.Queue = queue.Queue()
         for a in self._actors:
             self._idle.put(a)
@@ -127,6 +145,8 @@ class VLLMEngine:
         for a in self._actors:
             ray.kill(a)
         self._actors = []
+        if self._owns_ray:
+            ray.shutdown()
 
 
 def vllm_missing_message() -> str:
