@@ -1,0 +1,92 @@
+"""Grading throughput: responses graded per second per core, pool vs in-process baseline.
+
+Responses are synthesised around the real ground truths of the nine benchmark files (shared
+data): long reasoning followed by a correct boxed answer, an equivalent form, a wrong answer,
+or no answer at all (truncated) - the mix that sends a share of items through math-verify.
+
+    python benchmarks/grade_throughput.py [--items 2000] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from justrl.eval.grading import GradeTask, grade_all
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+FILLER = "We consider the cases in turn and simplify the expression step by step, checking each term. "
+
+
+def ground_truths() -> list[str]:
+    truths = []
+    for path in sorted(SHARED.glob("*/test.parquet")):
+        frame = pd.read_parquet(path)
+        raw = [rm["ground_truth"] for rm in frame["reward_model"]] if "reward_model" in frame else list(frame["answer"])
+        truths += [re.sub(r"^\\boxed\{(.*)\}$", r"\1", str(a)) for a in raw]
+    return truths
+
+
+def corpus(size: int, seed: int = 0) -> list[GradeTask]:
+    rng = random.Random(seed)
+    truths = ground_truths()
+    tasks = []
+    for _ in range(size):
+        truth = rng.choice(truths)
+        body = FILLER * rng.randint(20, 120)
+        kind = rng.random()
+        if kind < 0.4:
+            end = f"\\boxed{{{truth}}}"
+        elif kind < 0.5:
+            end = f"\\boxed{{\\frac{{{2 * int(truth)}}}{{2}}}}" if truth.isdigit() else f"\\boxed{{ {truth} }}"
+        elif kind < 0.8:
+            end = f"\\boxed{{{rng.randint(0, 999)}}}"
+        else:
+            end = "so x = 2.5 and then we"
+        tasks.append(GradeTask(f"<think>{body}</think>\n\nThe answer is {end}", truth))
+    return tasks
+
+
+def serial(tasks: list[GradeTask]) -> float:
+    """In-process, one core, no deadline: the ceiling a pool pays overhead against."""
+    from reward_fns.verify import hybrid
+
+    hybrid(tasks[0].text, tasks[0].ground_truth)  # start math-verify's helper outside the timing
+    start = time.perf_counter()
+    for t in tasks:
+        hybrid(t.text, t.ground_truth)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--workers", type=int, nargs="+", default=sorted({1, len(os.sched_getaffinity(0))}))
+    args = parser.parse_args()
+    tasks = corpus(args.items)
+    print(f"{len(tasks)} responses, mean {sum(len(t.text) for t in tasks) / len(tasks):.0f} characters")
+    base = serial(tasks)
+    print(f"in-process serial: {len(tasks) / base:8.1f} items/s  (1 core)  baseline")
+    for workers in args.workers:
+        start = time.perf_counter()
+        grade_all(tasks[:workers], workers=workers, progress=False)
+        startup = time.perf_counter() - start
+        start = time.perf_counter()
+        grades = grade_all(tasks, workers=workers, progress=False)
+        took = time.perf_counter() - start
+        rate = len(tasks) / took
+        print(
+            f"pool, {workers} worker(s):  {rate:8.1f} items/s  {rate / workers:8.1f} items/s/core  "
+            f"x{base / took:.2f} vs serial  (timing includes starting the pool; a pool start alone took "
+            f"{startup:.1f}s; {sum(g.correct for g in grades) / len(grades):.1%} correct)"
+        )
+
+
+if __name__ == "__main__":
+    main()
