@@ -15,7 +15,14 @@ from justrl.cli.eval import main as eval_main
 from justrl.cli.grade import main as grade_main
 from justrl.eval.benchmarks import load_items, val_files
 from justrl.eval.engine import EngineUnavailable, SamplingSpec
-from justrl.eval.generate import make_manifest, prompts_per_shard, render_prompts, run_benchmark, write_manifest
+from justrl.eval.generate import (
+    BenchmarkJob,
+    make_manifest,
+    prompts_per_shard,
+    render_prompts,
+    run_benchmarks,
+    write_manifest,
+)
 from justrl.eval.records import ResumeMismatch, read_records
 
 SAMPLING = SamplingSpec(temperature=0.7, top_p=0.9, max_new_tokens=31744, seed=0)
@@ -41,8 +48,13 @@ def engine_for(items, **kwargs) -> ScriptedEngine:
     return ScriptedEngine(lambda prompt, j: truth[prompt] if j % 2 == 0 else "0", **kwargs)
 
 
-def run(engine, items, path, n=2, shard=4):
-    return run_benchmark(engine, "AIME24", items, [i.problem for i in items], n, SAMPLING, path, shard, progress=False)
+def job(items, path, n=2) -> BenchmarkJob:
+    return BenchmarkJob(path.stem, items, [i.problem for i in items], n, path)
+
+
+def run(engine, items, path, n=2, shard=4) -> int:
+    """One benchmark through the loop with `shard` prompts per shard; returns new problems."""
+    return run_benchmarks(engine, [job(items, path, n)], SAMPLING, shard * n, progress=False)[path.stem]
 
 
 def indices(path: Path) -> list[int]:
@@ -90,6 +102,22 @@ def test_shards_in_flight_are_saved_when_another_fails(aime, tmp_path):
     assert on_disk == succeeded and aime[9].problem not in on_disk
     assert run(engine_for(aime, concurrency=3), aime, path) == 30 - len(on_disk)
     assert sorted(indices(path)) == list(range(30))
+
+
+def test_benchmarks_share_one_queue_and_resume_independently(aime, data_dir, tmp_path):
+    amc = load_items("AMC23", data_dir)
+    jobs = [job(aime, tmp_path / "AIME24.jsonl", n=2), job(amc, tmp_path / "AMC23.jsonl", n=4)]
+    engine = engine_for(aime + amc, fail_on={amc[20].problem})
+    with pytest.raises(EngineCrash):
+        run_benchmarks(engine, jobs, SAMPLING, shard_sequences=40, progress=False)
+    # 20 prompts per AIME shard (n=2), 10 per AMC shard (n=4), in benchmark order
+    assert [len(c) for c in engine.calls] == [20, 10, 10, 10]
+    assert sorted(indices(tmp_path / "AIME24.jsonl")) == list(range(30))
+    assert sorted(indices(tmp_path / "AMC23.jsonl")) == list(range(20))
+    engine = engine_for(aime + amc)
+    assert run_benchmarks(engine, jobs, SAMPLING, shard_sequences=40, progress=False) == {"AIME24": 0, "AMC23": 20}
+    assert [p for call in engine.calls for p in call] == [i.problem for i in amc[20:]]
+    assert [r["n"] for r in read_records(tmp_path / "AMC23.jsonl").records] == [4] * 40
 
 
 def test_torn_last_line_is_dropped_and_regenerated(aime, tmp_path):

@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from justrl.eval.benchmarks import EvalInputError, load_items, resolve_names, samples_per_problem
 from justrl.eval.engine import EngineUnavailable, GenerationEngine, SamplingSpec
-from justrl.eval.generate import make_manifest, prompts_per_shard, render_prompts, run_benchmark, write_manifest
+from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import ResumeMismatch
 
 ENGINES = ("vllm", "transformers")
@@ -88,23 +88,19 @@ def run(cfg: DictConfig) -> Path:
         raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
     write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
     engine = build_engine(cfg, model)
+    jobs = [
+        BenchmarkJob(name, items[name], render_prompts(tokenizer, items[name]), ns[name], out / f"{name}.jsonl")
+        for name in names
+    ]
     try:
-        for name in names:
-            path = out / f"{name}.jsonl"
-            new = run_benchmark(
-                engine,
-                name,
-                items[name],
-                render_prompts(tokenizer, items[name]),
-                ns[name],
-                sampling,
-                path,
-                prompts_per_shard(cfg.engine.shard_sequences, ns[name]),
-                progress=cfg.progress,
-            )
-            print(f"justrl-eval: {name}: {new} problems generated, {len(items[name]) - new} already done -> {path}")
+        written = run_benchmarks(engine, jobs, sampling, cfg.engine.shard_sequences, progress=cfg.progress)
     finally:
         engine.close()
+    for job in jobs:
+        print(
+            f"justrl-eval: {job.name}: {written[job.name]} problems generated, "
+            f"{len(job.items) - written[job.name]} already done -> {job.path}"
+        )
     print(f"justrl-eval: done; grade with: justrl-grade {out}")
     return out
 

@@ -1,7 +1,7 @@
 """The resumable generation loop: shards of prompts go to the engine, finished shards to disk.
 
-Up to `engine.concurrency` shards are in flight (one per GPU engine); each finished shard is
-appended to the benchmark's JSONL at once, so a crash or preemption loses only the shards in
+Up to `engine.concurrency` shards are in flight (one per model replica); each finished shard
+is appended to its benchmark's JSONL at once, so a crash or preemption loses only the shards in
 flight, and a rerun asks the engine only for problems without a record.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -77,69 +77,97 @@ def _check_done(path: Path, done: dict[int, dict[str, Any]], items: Sequence[Eva
             )
 
 
-def _shards(pairs: list[tuple[EvalItem, str]], size: int) -> Iterator[list[tuple[EvalItem, str]]]:
-    for start in range(0, len(pairs), size):
-        yield pairs[start : start + size]
+@dataclass(frozen=True)
+class BenchmarkJob:
+    """One benchmark to generate: its problems, their templated prompts, N and output file."""
+
+    name: str
+    items: Sequence[EvalItem]
+    prompts: Sequence[str]
+    n: int
+    path: Path
 
 
-def _records(name: str, shard: list[tuple[EvalItem, str]], outputs: list[list[Completion]], n: int) -> list[dict]:
-    if len(outputs) != len(shard) or any(len(o) != n for o in outputs):
+Shard = tuple[BenchmarkJob, list[tuple[EvalItem, str]]]
+
+
+def _pending_work(job: BenchmarkJob) -> list[tuple[EvalItem, str]]:
+    done = open_for_resume(job.path, job.n)
+    _check_done(job.path, done, job.items)
+    return [(item, prompt) for item, prompt in zip(job.items, job.prompts) if item.index not in done]
+
+
+def _shards(todo: dict[str, list[tuple[EvalItem, str]]], jobs: Sequence[BenchmarkJob], shard_sequences: int) -> Iterator[Shard]:
+    for job in jobs:
+        size = prompts_per_shard(shard_sequences, job.n)
+        pairs = todo[job.name]
+        for start in range(0, len(pairs), size):
+            yield job, pairs[start : start + size]
+
+
+def _records(shard: Shard, outputs: list[list[Completion]]) -> list[dict]:
+    job, pairs = shard
+    if len(outputs) != len(pairs) or any(len(o) != job.n for o in outputs):
         raise RuntimeError(
-            f"engine returned {[len(o) for o in outputs]} completions for {len(shard)} prompts, expected {n} each"
+            f"engine returned {[len(o) for o in outputs]} completions for {len(pairs)} prompts, expected {job.n} each"
         )
     return [
-        make_record(name, item.index, item.problem, item.ground_truth, completions)
-        for (item, _), completions in zip(shard, outputs)
+        make_record(job.name, item.index, item.problem, item.ground_truth, completions)
+        for (item, _), completions in zip(pairs, outputs)
     ]
 
 
-def run_benchmark(
+def run_benchmarks(
     engine: GenerationEngine,
-    name: str,
-    items: Sequence[EvalItem],
-    prompts: Sequence[str],
-    n: int,
+    jobs: Sequence[BenchmarkJob],
     sampling: SamplingSpec,
-    path: Path,
-    shard_prompts: int,
+    shard_sequences: int,
     progress: bool = True,
-) -> int:
-    """Generate the missing problems of one benchmark into `path`; returns how many were new.
+) -> dict[str, int]:
+    """Generate the missing problems of every job; returns how many were new per benchmark.
 
-    When one shard fails, the shards already in flight are still drained and written before
-    the error is raised again, so a failure never discards finished GPU work.
+    All benchmarks feed one queue of shards, so a replica that finishes its last AIME shard
+    takes a MATH-500 shard instead of idling while another replica finishes AIME's longest
+    response. When a shard fails, the shards already in flight are still drained and written
+    before the error is raised again, so a failure never discards finished GPU work.
     """
-    done = open_for_resume(path, n)
-    _check_done(path, done, items)
-    todo = [(item, prompt) for item, prompt in zip(items, prompts) if item.index not in done]
-    shards = _shards(todo, shard_prompts)
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=name, unit="problem", disable=not progress)
-    written, error = 0, None
-    with ThreadPoolExecutor(max_workers=max(1, engine.concurrency)) as pool:
-        pending: dict[Future, list[tuple[EvalItem, str]]] = {}
+    todo = {job.name: _pending_work(job) for job in jobs}
+    bars = {
+        job.name: tqdm(total=len(job.items), initial=len(job.items) - len(todo[job.name]), desc=job.name,
+                       unit="problem", position=i, disable=not progress)
+        for i, job in enumerate(jobs)
+    }
+    shards = _shards(todo, jobs, shard_sequences)
+    written = {job.name: 0 for job in jobs}
+    error: Exception | None = None
+    slots = max(1, engine.concurrency)
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        pending: dict[Future, Shard] = {}
 
         def submit_next() -> None:
             shard = next(shards, None)
             if shard is not None:
-                pending[pool.submit(engine.generate, [p for _, p in shard], n, sampling)] = shard
+                job, pairs = shard
+                pending[pool.submit(engine.generate, [p for _, p in pairs], job.n, sampling)] = shard
 
-        for _ in range(max(1, engine.concurrency)):
+        for _ in range(slots):
             submit_next()
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 shard = pending.pop(future)
                 try:
-                    records = _records(name, shard, future.result(), n)
+                    records = _records(shard, future.result())
                 except Exception as exc:  # noqa: BLE001 - re-raised once in-flight work is saved
                     error = error or exc
                     continue
-                append_records(path, records)
-                written += len(records)
-                bar.update(len(records))
+                append_records(shard[0].path, records)
+                written[shard[0].name] += len(records)
+                bars[shard[0].name].update(len(records))
                 if error is None:
                     submit_next()
-    bar.close()
+    for bar in bars.values():
+        bar.close()
     if error is not None:
         raise error
     return written
