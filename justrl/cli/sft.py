@@ -1,0 +1,72 @@
+"""`justrl-sft recipe=NAME [overrides]`: compose an SFT recipe on veRL's sft_trainer_engine config,
+preflight it, then run veRL's own FSDP SFT trainer under torchrun on this node's GPUs.
+
+`--check` runs only the preflight and prints the plan (no GPU needed); Hydra's own flags work as
+with veRL's trainer, e.g. `--cfg job --resolve` prints the composed config.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from justrl.cli.check import print_report
+from justrl.cli.train import LaunchError, split_hydra_flags
+from justrl.config import RECIPES_PACKAGE, ConfigError, compose_recipe, hydra_search_path_override, require_kind, split_recipe
+from justrl.sft.preflight import run_sft_checks
+
+COMMAND = "justrl-sft"
+CHECK_FLAG = "--check"
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def _sft(cfg: DictConfig, recipe: str) -> None:
+    from justrl.sft.launch import check_gpus, exec_torchrun
+
+    try:
+        check_gpus(cfg, recipe, _gpu_count())
+    except LaunchError as exc:
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    report = run_sft_checks(cfg)
+    if not report.ok:
+        print_report(recipe, report, COMMAND)
+        sys.exit(1)
+    try:
+        exec_torchrun(cfg)
+    except LaunchError as exc:
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    check_only = CHECK_FLAG in argv
+    try:
+        recipe, rest = split_recipe([a for a in argv if a != CHECK_FLAG])
+        require_kind(recipe, "sft", COMMAND)
+        flags, overrides = split_hydra_flags(rest)
+        cfg = compose_recipe(recipe, overrides)
+    except ConfigError as exc:
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
+        return 2
+    if check_only:
+        report = run_sft_checks(cfg)
+        print_report(recipe, report, COMMAND)
+        return 0 if report.ok else 1
+    sys.argv = [COMMAND, "--config-name", recipe, *flags, hydra_search_path_override(), *overrides]
+    task = functools.partial(_sft, recipe=recipe)
+    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

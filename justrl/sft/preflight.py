@@ -1,0 +1,196 @@
+"""`justrl-sft --check`: what an 8-GPU SFT job would find out, found in seconds on a login node.
+
+veRL's SFT trainer silently drops a remainder of the batch that does not split over the GPUs,
+ends after `total_epochs` even when `total_training_steps` is not reached (so the last checkpoint
+is never written), and raises on the first over-long row mid-run; each is reported here first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from omegaconf import DictConfig, OmegaConf
+
+from justrl.preflight import Report, _files, _one_line, model_positions
+from justrl.sft.render import check_rendering, sft_dataset
+from justrl.sft.rows import check_rows
+
+# The sections veRL's SFTTrainer._build_config turns into dataclasses (model needs the weights' config).
+DATACLASS_SECTIONS = ("engine", "optim", "checkpoint", "profiler")
+
+
+def run_sft_checks(cfg: DictConfig) -> Report:
+    report = Report()
+    _check_verl(cfg, report)
+    _check_batches(cfg, report)
+    rows = _check_data(cfg, report)
+    limit = model_positions(cfg.model.path, report)
+    if limit is not None and cfg.data.max_length > limit:
+        report.problems.append(
+            f"data.max_length={cfg.data.max_length} exceeds the model's max_position_embeddings={limit} ({cfg.model.path})"
+        )
+    _check_steps(cfg, rows, report)
+    report.plan = make_plan(cfg, rows)
+    return report
+
+
+def _check_verl(cfg: DictConfig, report: Report) -> None:
+    from verl.utils.config import omega_conf_to_dataclass
+
+    for key in DATACLASS_SECTIONS:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                omega_conf_to_dataclass(cfg[key])
+        except Exception as exc:  # veRL raises whatever its dataclass __post_init__ raises
+            report.problems.append(f"{key}: {_one_line(exc)}")
+
+
+def data_parallel_size(cfg: DictConfig) -> int:
+    """GPUs over Ulysses sequence parallelism: the ranks that each take a share of the batch."""
+    gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
+    return max(gpus // max(cfg.engine.ulysses_sequence_parallel_size, 1), 1)
+
+
+def _check_batches(cfg: DictConfig, report: Report) -> None:
+    dp = data_parallel_size(cfg)
+    batch = cfg.data.train_batch_size
+    micro = cfg.data.micro_batch_size_per_gpu
+    if batch % dp:
+        report.problems.append(
+            f"data.train_batch_size={batch} does not split over {dp} data-parallel GPUs; veRL would train on "
+            f"{batch // dp * dp} a step; use a multiple of {dp}"
+        )
+    elif not cfg.data.use_dynamic_bsz and (batch // dp) % micro:
+        report.problems.append(
+            f"data.micro_batch_size_per_gpu={micro} does not divide the {batch // dp} sequences each GPU gets a step "
+            f"(data.train_batch_size={batch} / {dp} GPUs); pick a divisor of {batch // dp}"
+        )
+    if cfg.data.use_dynamic_bsz and cfg.data.max_token_len_per_gpu < cfg.data.max_length:
+        report.problems.append(
+            f"data.max_token_len_per_gpu={cfg.data.max_token_len_per_gpu} is below one full sequence "
+            f"(data.max_length={cfg.data.max_length}); set it to at least {cfg.data.max_length}"
+        )
+
+
+def _check_data(cfg: DictConfig, report: Report) -> int | None:
+    """Files exist, rows are formatted chats, and sampled rows render within max_length."""
+    train_rows = None
+    hints = cfg.data.get("prep_commands") or {}
+    key_messages = cfg.data.messages_key
+    for key in ("train_files", "val_files"):
+        files = _files(cfg.data.get(key))
+        missing = [p for p in files if not Path(p).is_file()]
+        for path in missing:
+            fix = f"create it with `{hints[key]}`" if key in hints else "check the path"
+            report.problems.append(f"data.{key}: {path} does not exist; {fix}")
+        if missing or not files:
+            continue
+        rows = 0
+        for path in files:
+            messages = _read_messages(path, key, key_messages, report)
+            if messages is None:
+                continue
+            rows += len(messages)
+            report.problems.extend(check_rows(messages).lines(f"data.{key}: {path}"))
+        if key == "train_files":
+            train_rows = rows
+        _check_rendering(cfg, files, key, report)
+    return train_rows
+
+
+def _read_messages(path: str, key: str, column: str, report: Report) -> list | None:
+    try:
+        table = pq.read_table(path, columns=[column])
+    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file or missing column
+        report.problems.append(
+            f"data.{key}: {path} has no readable '{column}' column of chat messages ({_one_line(exc)}); "
+            f"write it with justrl-prep openr1-sft"
+        )
+        return None
+    return table.column(0).to_pylist()
+
+
+def _tokenizer(cfg: DictConfig, report: Report):
+    from transformers import AutoTokenizer
+
+    path = cfg.model.get("tokenizer_path") or cfg.model.path
+    try:
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception:  # noqa: BLE001 - not available on this machine: a note, not a failure
+        report.notes.append(f"tokenizer {path}: not readable on this machine; token lengths and loss masks not checked")
+        return None
+
+
+def _check_rendering(cfg: DictConfig, files: list[str], key: str, report: Report) -> None:
+    tokenizer = _tokenizer(cfg, report)
+    if tokenizer is None:
+        return
+    sample = cfg.justrl.preflight_rows
+    found = check_rendering(sft_dataset(files, cfg.data, tokenizer), tokenizer, cfg.data.max_length, sample)
+    where = f"data.{key}"
+    for index, error in found.failed[:3]:
+        report.problems.append(f"{where}: row {index} does not render through veRL's MultiTurnSFTDataset: {error}")
+    if found.over_length:
+        shown = ", ".join(f"row {i}: {n} tokens" for i, n in found.over_length[:5])
+        report.problems.append(
+            f"{where}: {len(found.over_length)} rows exceed data.max_length={cfg.data.max_length} ({shown}); "
+            f"rebuild with `justrl-prep openr1-sft --max-tokens {cfg.data.max_length}` or raise data.max_length"
+        )
+    if found.target_lost:
+        report.problems.append(
+            f"{where}: the chat template drops part of the assistant turn (think block or answer) from the "
+            f"trained tokens in rows {', '.join(map(str, found.target_lost[:5]))}; set model.custom_chat_template "
+            f"to a template that keeps the reasoning"
+        )
+    if found.lengths and key == "train_files":
+        report.notes.append(
+            f"{where}: {len(found.lengths)} rows rendered with veRL's dataset: longest {max(found.lengths)} tokens, "
+            f"mean {sum(found.lengths) / len(found.lengths):.0f}; loss covers every assistant turn"
+        )
+
+
+def _check_steps(cfg: DictConfig, rows: int | None, report: Report) -> None:
+    total = cfg.trainer.total_training_steps
+    if rows is None or total is None:
+        return
+    per_epoch = rows // cfg.data.train_batch_size
+    if per_epoch == 0:
+        report.problems.append(f"data.train_files: {rows} rows are fewer than data.train_batch_size={cfg.data.train_batch_size}")
+    elif per_epoch * cfg.trainer.total_epochs < total:
+        need = -(-total // per_epoch)
+        report.problems.append(
+            f"trainer.total_epochs={cfg.trainer.total_epochs} ends the run after {per_epoch * cfg.trainer.total_epochs} "
+            f"steps ({per_epoch} an epoch), before trainer.total_training_steps={total} and its final checkpoint; "
+            f"set trainer.total_epochs={need}"
+        )
+
+
+def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
+    dp = data_parallel_size(cfg)
+    batch = cfg.data.train_batch_size
+    plan: dict[str, object] = {
+        "GPUs": f"{cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node} ({cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node})",
+        "sequences a step": batch,
+        "sequences a GPU a step": batch // dp,
+    }
+    if not cfg.data.use_dynamic_bsz:
+        plan["gradient accumulation (micro-batches)"] = max(batch // dp // cfg.data.micro_batch_size_per_gpu, 1)
+    plan["max tokens a sequence"] = cfg.data.max_length
+    plan["learning rate"] = cfg.optim.lr
+    total = cfg.trainer.total_training_steps
+    if train_rows is not None:
+        per_epoch = train_rows // batch
+        plan["training rows"] = f"{train_rows:,}"
+        plan["steps an epoch"] = per_epoch
+        runnable = per_epoch * cfg.trainer.total_epochs
+        total = min(total, runnable) if total is not None else runnable
+    plan["steps in total"] = total if total is not None else "unknown until the training file exists"
+    out = OmegaConf.select(cfg, "trainer.default_local_dir")
+    if isinstance(total, int):
+        plan["final checkpoint"] = f"{out}/global_step_{total}"
+    return plan
