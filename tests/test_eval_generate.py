@@ -208,6 +208,8 @@ def test_justrl_eval_without_vllm_fails_fast_in_one_line(tmp_path):
         ([], "model=PATH_OR_ID is required"),
         (["model=m", "benchmarks=[AIME24,AIME2025]"], "unknown benchmark 'AIME2025'"),
         (["model=m", "n=0"], "n=0; expected a positive integer"),
+        (["model=m", "sampling.top_p=1.5"], "sampling.top_p=1.5; expected a number in (0, 1]"),
+        (["model=m", "sampling.max_new_tokens=0"], "sampling.max_new_tokens=0; expected a positive integer"),
         (["model=m", "engine.kind=sglang"], "engine.kind='sglang'; expected one of vllm, transformers"),
         (["model=m", "temprature=0.6"], "bad override"),
         (["model=m", "engine.kind=transformers", "data_dir=/nonexistent"],

@@ -66,6 +66,16 @@ def _positive(name: str, value: Any) -> None:
         raise EvalInputError(f"{name}={value!r}; expected a positive integer or null")
 
 
+def _sampling(cfg: DictConfig) -> SamplingSpec:
+    spec = SamplingSpec(**OmegaConf.to_container(cfg.sampling))
+    if not isinstance(spec.temperature, (int, float)) or spec.temperature < 0:
+        raise EvalInputError(f"sampling.temperature={spec.temperature!r}; expected a number >= 0")
+    if not isinstance(spec.top_p, (int, float)) or not 0 < spec.top_p <= 1:
+        raise EvalInputError(f"sampling.top_p={spec.top_p!r}; expected a number in (0, 1]")
+    _positive("sampling.max_new_tokens", spec.max_new_tokens)
+    return spec
+
+
 def run(cfg: DictConfig) -> Path:
     """Generate every requested benchmark into cfg.out; returns the output directory."""
     if OmegaConf.is_missing(cfg, "model") or not cfg.model:
@@ -74,12 +84,12 @@ def run(cfg: DictConfig) -> Path:
         _positive(key, cfg[key])
     _positive("engine.shard_sequences", cfg.engine.shard_sequences)
     names = resolve_names(OmegaConf.to_container(cfg.benchmarks) if OmegaConf.is_list(cfg.benchmarks) else cfg.benchmarks)
+    sampling = _sampling(cfg)
     _check_engine(cfg.engine.kind)
     model = _model_id(str(cfg.model))
     out = Path(cfg.out or Path("eval_results") / Path(model.rstrip("/")).name)
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
-    sampling = SamplingSpec(**OmegaConf.to_container(cfg.sampling))
     from transformers import AutoTokenizer
 
     try:

@@ -104,7 +104,7 @@ def grade_all(
             try:
                 grades.append(next(results))
             except FutureTimeout:
-                grades.append(Grade(False, None, f"timeout: grading took over {timeout_s:g}s"))
+                grades.append(Grade(False, None, f"grading timed out after {timeout_s:g}s (worker killed)"))
             except Exception as exc:  # noqa: BLE001 - one bad item must not stop the job
                 grades.append(Grade(False, None, f"error: {type(exc).__name__}: {exc}"))
     return grades
