@@ -18,19 +18,26 @@ back-references. ``compression`` is the share of segments whose novelty falls be
 the score is that share: a response that loops for half its length scores about 0.5 whatever
 its length, and healthy long reasoning scores near 0 however long it is.
 
-Measured (``python -m reward_fns.redundancy_study``, this machine, offline corpora only -- no real
-long model traces were available):
+Measured with ``python benchmarks/redundancy_study.py`` (offline corpora only: no real long model
+traces were available, so "healthy" is real human-written text cut to 5k-60k characters --
+benchmark problem statements concatenated as numbered steps (Olympiad-Bench excluded: its relay
+problems are near-duplicates of each other), and the long descriptions shipped in installed
+packages' METADATA files; loops are a third healthy prefix followed by the loop):
 
-==================================================  ===========  =========
-corpus (5k-60k characters each)                      justtinker   loops
-==================================================  ===========  =========
-benchmark problems, concatenated (MATH-500, ...)     0.45-0.55    0.00-0.02
-package documentation (dist-info METADATA text)      0.40-0.60    0.00-0.10
-constructed loops: paragraph x N, near-duplicates,   0.55-1.00    0.45-1.00
-sentence pattern with changing numbers, token run
-==================================================  ===========  =========
+======================================  ==================  ==================
+corpus                                  justtinker mean/max  default mean/max
+======================================  ==================  ==================
+healthy: benchmark problems (40)        0.407 / 0.590        0.017 / 0.105
+healthy: package docs (14 docs x 2)     0.397 / 0.584        0.020 / 0.099
+loop: repeated paragraph                0.827 / 0.913        0.631 / 0.666
+loop: near duplicates (3 edits/600ch)   0.778 / 0.872        0.628 / 0.649
+loop: sentence pattern, new numbers     0.644 / 0.708        0.497 / 0.527
+loop: one-token run                     0.876 / 0.932        0.663 / 0.690
+loop: "Wait, let me re-check" run       0.837 / 0.903        0.663 / 0.690
+======================================  ==================  ==================
 
-(see the study's printout for the exact figures; the tests pin the separation).
+The published score reproduces JustTinker's finding (healthy ~0.4, above 0.3); the default keeps
+healthy text at or below ~0.1 and puts every loop shape at about its looping share (2/3 here).
 The chunk similarity (monitor only) is the published definition in both methods.
 """
 
@@ -66,8 +73,8 @@ def ngram_published(text: str) -> float:
     words = text.split()
     if len(words) < 2 * NGRAM:
         return 0.0
-    grams = list(zip(*(words[i:] for i in range(NGRAM))))
-    return 1.0 - len(set(grams)) / len(grams)
+    total = len(words) - NGRAM + 1
+    return 1.0 - len(set(zip(*(words[i:] for i in range(NGRAM))))) / total
 
 
 def _shingle_keys(text: str) -> np.ndarray | None:
@@ -148,7 +155,11 @@ def loop_fraction(text: str) -> float:
 
 
 def analyze(text: str, method: str = "default") -> dict[str, float]:
-    """Redundancy diagnostics and the score the penalty is computed from."""
+    """Redundancy diagnostics and the score the penalty is computed from.
+
+    The default method has no n-gram term (``ngram`` is reported as 0.0): the segment novelty
+    already sees word-level repeats, and the 5-gram rate would cost half a millisecond more.
+    """
     if method == "justtinker":
         compression, ngram = compression_published(text), ngram_published(text)
         score = 0.6 * compression + 0.4 * ngram
