@@ -95,10 +95,12 @@ def test_justtinker_group_format_and_redundancy(tokenizer):
         ("math_dapo", "We factor (x-2)(x-3)=0 so x=2 or x=3, and the sum is \\boxed{5}", "5"),
         ("math_dapo", loop, "5"),
         ("math_dapo", "The answer is \\boxed{4}", "5"),
+        ("math_dapo", THINK_BOXED, "5"),
     ]
     results = _run(config, tokenizer, _batch(tokenizer, rows))
-    # The tiny tokenizer treats <think> as special, so decoding drops it: no think block.
-    short, looping, wrong = (r["reward_extra_info"] for r in results)
+    short, looping, wrong, thinking = (r["reward_extra_info"] for r in results)
+    # <think> is an ordinary token (as in Qwen3), so it survives the manager's decoding: no penalty.
+    assert (results[3]["reward_score"], thinking["has_think"], thinking["format_penalty"]) == (1.0, 1.0, 0.0)
     assert results[0]["reward_score"] == pytest.approx(0.9)
     assert short["format_penalty"] == 0.1
     assert looping["redundancy"] > 0.9

@@ -17,7 +17,10 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# Qwen3 and DeepSeek-R1-Distill add these as ordinary (non-special) tokens, so they survive veRL's
+# decode(skip_special_tokens=True); the stand-in must behave the same.
+THINK_TOKENS = ["<think>", "</think>"]
 
 _CORPUS = [
     "Let x be a real number such that x^2 - 5x + 6 = 0. Find the sum of all possible x.",
@@ -48,8 +51,9 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 600) -> Path:
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         bos_token=None,
-        additional_special_tokens=["<|im_start|>", "<think>", "</think>"],
+        additional_special_tokens=["<|im_start|>"],
     )
+    fast.add_tokens(THINK_TOKENS, special_tokens=False)
     fast.chat_template = CHATML_TEMPLATE
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(out_dir)
