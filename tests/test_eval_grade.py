@@ -198,3 +198,12 @@ def test_cli_logs_table_to_wandb_offline(graded, eval_dir, tmp_path, monkeypatch
     logged = json.loads(tables[0].read_text())
     assert logged["columns"] == HEADER.strip("| ").split(" | ")
     assert logged["data"][0][0] == "DeepSeek-R1-Distill-Qwen-1.5B" and logged["data"][0][1] == pytest.approx(62.5)
+
+
+def test_file_of_only_malformed_lines_is_reported_not_fatal(tmp_path, capsys):
+    (tmp_path / "AIME24.jsonl").write_text('garbage\n{"index": 0, "ground_truth": "1", "responses": []}\n')
+    assert grade_main([str(tmp_path), "--workers", "1", "--no-progress"]) == 0
+    assert "AIME24.jsonl: skipped 2 malformed and 0 duplicate lines" in capsys.readouterr().err
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["benchmarks"]["AIME24"]["malformed_lines"] == 2 and results["benchmarks"]["AIME24"]["avg"] is None
+    assert "No benchmark file had a gradable record." in (tmp_path / "results.md").read_text()

@@ -152,7 +152,7 @@ def details_rows(benchmarks: dict[str, dict[str, Any]]) -> tuple[list[str], list
         return None if value is None else 100 * value
 
     rows = [
-        [name, "/".join(map(str, b["n"])), b["problems"], pct(b["avg"]),
+        [name, "/".join(map(str, b["n"])) or None, b["problems"], pct(b["avg"]),
          *(pct(b["pass_at_k"].get(str(k))) for k in ks), pct(b["maj"]),
          b["mean_response_tokens"], pct(b["truncated_share"]), b["timeouts"], b["malformed_lines"]]
         for name, b in benchmarks.items()
@@ -166,7 +166,9 @@ def render_results(results: dict[str, Any], columns: list[str]) -> str:
     evaluated = [c for c, v in zip(columns, rows[0][1:-1]) if v is not None]
     parts = [f"# Evaluation of {results['model'] or rows[0][0]}\n", "avg@N (Pass@1 as JustRL reports it), percent.\n",
              markdown(header, rows)]
-    if len(evaluated) < len(columns):
+    if not evaluated:
+        parts.append("No benchmark file had a gradable record.\n")
+    elif len(evaluated) < len(columns):
         parts.append(f"Avg is over the {len(evaluated)} benchmarks evaluated ({', '.join(evaluated)}).\n")
     parts += ["## Details\n", markdown(*details_rows(results["benchmarks"]))]
     return "\n".join(parts)
