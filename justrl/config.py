@@ -52,6 +52,26 @@ def split_recipe(argv: list[str]) -> tuple[str, list[str]]:
     return recipe, rest
 
 
+# Which command runs a recipe of each kind (the recipe's `justrl.kind`).
+COMMANDS = {"rl": "justrl-train", "sft": "justrl-sft"}
+
+
+def recipe_kind(recipe: str) -> str:
+    """`rl` or `sft`, from the recipe's own `justrl.kind` (composed without user overrides)."""
+    return str(OmegaConf.select(_compose(recipe, []), "justrl.kind", default="rl"))
+
+
+def require_kind(recipe: str, kind: str, command: str) -> None:
+    """Refuse a recipe of the other stage before any of its overrides are read."""
+    actual = recipe_kind(recipe)
+    if actual != kind:
+        same = [name for name in available_recipes() if recipe_kind(name) == kind]
+        raise ConfigError(
+            f"recipe '{recipe}' is an {actual.upper()} recipe; run it with `{COMMANDS[actual]} recipe={recipe}` "
+            f"({command} takes the {kind.upper()} recipes: {', '.join(same)})"
+        )
+
+
 def hydra_search_path_override() -> str:
     return f"hydra.searchpath=[{','.join(SEARCH_PATH)}]"
 

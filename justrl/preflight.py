@@ -155,17 +155,22 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
     return parquet.metadata.num_rows
 
 
-def _check_context(cfg: DictConfig, report: Report) -> None:
-    """Prompt + response must fit the model's positions, when its config is readable offline."""
+def model_positions(path: str, report: Report) -> int | None:
+    """The model's max_position_embeddings when its config is readable offline, else a note."""
     from transformers import AutoConfig
 
-    path = cfg.actor_rollout_ref.model.path
     try:
         model_cfg = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     except Exception:  # noqa: BLE001 - any failure means "not readable here", which is only a note
         report.notes.append(f"model {path}: config not readable on this machine; context length not checked")
-        return
-    limit = getattr(model_cfg, "max_position_embeddings", None)
+        return None
+    return getattr(model_cfg, "max_position_embeddings", None)
+
+
+def _check_context(cfg: DictConfig, report: Report) -> None:
+    """Prompt + response must fit the model's positions, when its config is readable offline."""
+    path = cfg.actor_rollout_ref.model.path
+    limit = model_positions(path, report)
     need = cfg.data.max_prompt_length + cfg.data.max_response_length
     if limit is not None and need > limit:
         report.problems.append(

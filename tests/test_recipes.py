@@ -9,6 +9,7 @@ from justrl.config import ConfigError, available_recipes, compose_recipe
 from justrl.preflight import run_checks
 
 RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
+SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
 
 # RECIPES.md, JustRL: identical for both backbones.
 JUSTRL_VALUES = {
@@ -128,7 +129,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_available_recipes_are_the_published_ones():
-    assert available_recipes() == sorted(RECIPES)
+    assert available_recipes() == sorted(RECIPES + SFT_RECIPES)
 
 
 @pytest.mark.parametrize("recipe", ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b"])

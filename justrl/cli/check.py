@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from justrl.config import ConfigError, compose_recipe, split_recipe
+from justrl.config import ConfigError, compose_recipe, require_kind, split_recipe
 from justrl.preflight import Report, run_checks
 
 
-def print_report(recipe: str, report: Report) -> None:
-    print(f"justrl-check: recipe {recipe}")
+def print_report(recipe: str, report: Report, command: str = "justrl-check") -> None:
+    print(f"{command}: recipe {recipe}")
     for key, value in report.plan.items():
         print(f"  {key:<40} {value}")
     for note in report.notes:
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         recipe, overrides = split_recipe(argv)
+        require_kind(recipe, "rl", "justrl-check")
         cfg = compose_recipe(recipe, overrides)
     except ConfigError as exc:
         print(f"justrl-check: error: {exc}", file=sys.stderr)

@@ -14,7 +14,14 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
-from justrl.config import RECIPES_PACKAGE, ConfigError, compose_recipe, hydra_search_path_override, split_recipe
+from justrl.config import (
+    RECIPES_PACKAGE,
+    ConfigError,
+    compose_recipe,
+    hydra_search_path_override,
+    require_kind,
+    split_recipe,
+)
 from justrl.preflight import run_checks
 
 # Hydra flags that take a value, so the value is not mistaken for an override.
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         recipe, rest = split_recipe(argv)
+        require_kind(recipe, "rl", "justrl-train")
         flags, overrides = split_hydra_flags(rest)
         compose_recipe(recipe, overrides)
     except ConfigError as exc:

@@ -90,29 +90,29 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             report.problems.append(f"data.{key}: {path} does not exist; {fix}")
         if missing or not files:
             continue
-        rows = 0
-        for path in files:
-            messages = _read_messages(path, key, key_messages, report)
-            if messages is None:
-                continue
-            rows += len(messages)
+        read = [(path, _read_messages(path, key, key_messages, report)) for path in files]
+        if any(messages is None for _, messages in read):
+            continue
+        for path, messages in read:
             report.problems.extend(check_rows(messages).lines(f"data.{key}: {path}"))
         if key == "train_files":
-            train_rows = rows
+            train_rows = sum(len(messages) for _, messages in read)
         _check_rendering(cfg, files, key, report)
     return train_rows
 
 
 def _read_messages(path: str, key: str, column: str, report: Report) -> list | None:
     try:
-        table = pq.read_table(path, columns=[column])
-    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file or missing column
+        parquet = pq.ParquetFile(path)
+        if column not in parquet.schema_arrow.names:
+            raise KeyError(f"columns are {', '.join(parquet.schema_arrow.names)}")
+        return parquet.read(columns=[column]).column(0).to_pylist()
+    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
         report.problems.append(
             f"data.{key}: {path} has no readable '{column}' column of chat messages ({_one_line(exc)}); "
             f"write it with justrl-prep openr1-sft"
         )
         return None
-    return table.column(0).to_pylist()
 
 
 def _tokenizer(cfg: DictConfig, report: Report):
@@ -120,10 +120,14 @@ def _tokenizer(cfg: DictConfig, report: Report):
 
     path = cfg.model.get("tokenizer_path") or cfg.model.path
     try:
-        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     except Exception:  # noqa: BLE001 - not available on this machine: a note, not a failure
         report.notes.append(f"tokenizer {path}: not readable on this machine; token lengths and loss masks not checked")
         return None
+    # veRL's HFModelConfig puts the custom template on the tokenizer the dataset uses; so do we.
+    if cfg.model.get("custom_chat_template"):
+        tokenizer.chat_template = cfg.model.custom_chat_template
+    return tokenizer
 
 
 def _check_rendering(cfg: DictConfig, files: list[str], key: str, report: Report) -> None:
