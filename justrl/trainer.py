@@ -9,6 +9,8 @@ from __future__ import annotations
 from omegaconf import DictConfig, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
+from justrl.health import trainer_wiring as health
+
 TRAINER_NAME = "justrl"
 
 
@@ -22,3 +24,30 @@ class JustRLTrainer(PPOTrainerSync):
         with open_dict(config):
             config.trainer.v1.trainer_mode = "sync"
         super().__init__(config)
+
+    # --- training health (justrl.health): each override runs veRL's method, then the monitor ---
+
+    def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
+        super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        health.after_compute_metrics(self, batch, metrics, global_steps)
+
+    def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
+        metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
+        health.add_validation_metrics(self, data_sources, reward_extra_infos_dict, metrics)
+        return metrics
+
+    def _save_checkpoint(self):
+        super()._save_checkpoint()
+        health.after_save_checkpoint(self)
+
+    def _load_checkpoint(self):
+        super()._load_checkpoint()
+        health.after_load_checkpoint(self)
+
+    def on_train_begin(self):
+        super().on_train_begin()
+        health.on_train_begin(self)
+
+    def on_train_end(self):
+        super().on_train_end()
+        health.on_train_end(self)
