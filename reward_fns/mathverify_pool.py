@@ -10,6 +10,7 @@ so SymPy is imported once, not per answer.
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import sys
@@ -84,6 +85,16 @@ class HelperPool:
 
 _pools: dict[tuple[int, int], HelperPool] = {}
 _pools_lock = threading.Lock()
+
+
+def _forget_parent_pools() -> None:
+    """A forked child (a DataLoader or pool worker) must not share its parent's helper pipes."""
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_pools)
 
 
 def _pool(size: int, memory_mb: int) -> HelperPool:

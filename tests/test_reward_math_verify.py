@@ -137,3 +137,23 @@ def test_inside_a_ray_worker():
         ]
     finally:
         ray.shutdown()
+
+
+def test_forked_child_starts_its_own_helpers():
+    """A child forked after the parent used math-verify grades with fresh helpers, not shared pipes."""
+    import multiprocessing
+
+    from reward_fns import mathverify_pool, verify
+
+    assert verify.math_verify("\\boxed{\\frac{1}{2}}", "0.5").correct
+    assert mathverify_pool._pools
+
+    def child(queue):
+        queue.put((len(mathverify_pool._pools), verify.math_verify("\\boxed{\\sqrt{4}}", "2").correct))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))
+    proc.start()
+    assert queue.get(timeout=60) == (0, True)
+    proc.join(timeout=30)
