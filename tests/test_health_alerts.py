@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from justrl.health.alerts import emit
 
@@ -27,7 +28,11 @@ def test_alert_with_offline_wandb_run(tmp_path, monkeypatch, capsys):
         run.finish()
     out = capsys.readouterr().out.splitlines()
     assert line in out and "[justrl health] EARLY STOP at step 139: because" in out
-    # The offline run file holds the alerts, ready for `wandb sync`.
+    # The offline run file holds the alerts, ready for `wandb sync`; W&B's service process writes it,
+    # so give it a moment to reach the disk.
     (record,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+    deadline = time.monotonic() + 10
+    while b"justrl early stop" not in record.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.2)
     data = record.read_bytes()
     assert b"justrl health: thinking_rate_low" in data and b"justrl early stop" in data
