@@ -106,3 +106,21 @@ def test_task_runner_registers_trainer_in_its_ray_process():
         )
     finally:
         ray.shutdown()
+
+
+def test_early_stop_reason_is_printed_once_for_this_run(tmp_path, capsys):
+    import json
+    import os
+    import time
+
+    from justrl.cli.train import print_early_stop
+    from justrl.health.trainer_hooks import STOP_RECORD
+
+    line = "early stop at step 139: health rules fired on 3 consecutive steps"
+    (tmp_path / STOP_RECORD).write_text(json.dumps({"line": line}))
+    print_early_stop(str(tmp_path), since=time.time() - 60)
+    assert capsys.readouterr().out.strip() == line
+    old = time.time() - 3600
+    os.utime(tmp_path / STOP_RECORD, (old, old))
+    print_early_stop(str(tmp_path), since=time.time() - 60)
+    assert capsys.readouterr().out == ""

@@ -144,8 +144,12 @@ def test_justtinker_recipe_values(key, expected, composed):
 
 
 def test_backbones(composed):
-    assert composed("justrl_deepseek_1p5b").actor_rollout_ref.model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    deepseek = composed("justrl_deepseek_1p5b")
+    assert deepseek.actor_rollout_ref.model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
     assert composed("justrl_nemotron_1p5b").actor_rollout_ref.model.path == "nvidia/OpenMath-Nemotron-1.5B"
+    # R1-Distill's template opens <think> in the prompt; the thinking rate must not read 0 for it.
+    assert deepseek.reward.custom_reward_function.reward_kwargs.think_opened_by_prompt is True
+    assert composed("justrl_nemotron_1p5b").reward.custom_reward_function.reward_kwargs.think_opened_by_prompt is False
 
 
 def test_justrl_trains_on_dapo_and_validates_on_aime_amc(composed):

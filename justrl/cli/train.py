@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -91,7 +93,18 @@ def launch(cfg: DictConfig) -> None:
 
     auto_set_device(cfg)
     OmegaConf.resolve(cfg)
+    started = time.time()
     run_ppo(cfg, task_runner_class=JustRLTaskRunner)
+    print_early_stop(cfg.trainer.default_local_dir, since=started)
+
+
+def print_early_stop(run_dir: str, since: float) -> None:
+    """The trainer stops inside a Ray actor; its reason belongs on the driver's last line too."""
+    from justrl.health.trainer_hooks import STOP_RECORD, read_stop_record
+
+    record = read_stop_record(run_dir)
+    if record is not None and (Path(run_dir) / STOP_RECORD).stat().st_mtime >= since:
+        print(record["line"])
 
 
 def _train(cfg: DictConfig, recipe: str) -> None:
