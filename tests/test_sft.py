@@ -159,8 +159,8 @@ def test_reasoning_stripping_template_is_reported(tmp_path, qwen3ish_dir, turns)
     train = write_sft_parquet(tmp_path / "train.parquet", [row] * 16)
     overrides = [f"model.path={qwen3ish_dir}", f"data.train_files={train}", "data.val_files=null", "trainer.total_training_steps=1"]
     report = run_sft_checks(_cfg(tmp_path, overrides))
-    assert any(p.startswith(f"data.train_files: row 0 does not render through veRL's MultiTurnSFTDataset: "
-                            f"MultiTurnSFTDataset apply_chat_template to each turn separately") for p in report.problems), report.problems
+    assert any(p.startswith("data.train_files: row 0 does not render through veRL's MultiTurnSFTDataset: "
+                            "MultiTurnSFTDataset apply_chat_template to each turn separately") for p in report.problems), report.problems
     cfg = _cfg(tmp_path, overrides)
     cfg.model.custom_chat_template = tiny_models.CHATML_TEMPLATE
     fixed = run_sft_checks(cfg)

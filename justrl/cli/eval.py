@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
@@ -115,17 +115,27 @@ def run(cfg: DictConfig) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_command(
+    command: str,
+    task: Callable[[DictConfig], object],
+    load: Callable[[list[str]], DictConfig],
+    argv: list[str] | None,
+) -> int:
+    """The one-line error contract shared by the Hydra-configured sampling commands."""
     overrides = sys.argv[1:] if argv is None else argv
     try:
-        run(load_config(overrides))
+        task(load(overrides))
     except (EvalInputError, ResumeMismatch, EngineUnavailable) as exc:
-        print(f"justrl-eval: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
         return 2
     except (HydraException, OmegaConfBaseException) as exc:
-        print(f"justrl-eval: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"{command}: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("justrl-eval", run, load_config, argv)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,12 @@ from importlib import resources
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
-from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine
+from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, run_command
 from justrl.eval.benchmarks import EvalInputError, EvalItem
-from justrl.eval.engine import EngineUnavailable
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
-from justrl.eval.records import ResumeMismatch, read_records
+from justrl.eval.records import read_records
 from justrl.sft.format_rates import FormatRates, render_rates, score_records
 
 COMMAND = "justrl-format-check"
@@ -112,16 +109,7 @@ def run(cfg: DictConfig) -> FormatRates:
 
 
 def main(argv: list[str] | None = None) -> int:
-    overrides = sys.argv[1:] if argv is None else argv
-    try:
-        run(load_config(overrides))
-    except (EvalInputError, ResumeMismatch, EngineUnavailable) as exc:
-        print(f"{COMMAND}: {exc}", file=sys.stderr)
-        return 2
-    except (HydraException, OmegaConfBaseException) as exc:
-        print(f"{COMMAND}: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(COMMAND, run, load_config, argv)
 
 
 if __name__ == "__main__":
