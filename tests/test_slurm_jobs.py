@@ -47,6 +47,7 @@ class Submitter:
             "JUSTRL_RUNS_DIR": str(self.tmp / "runs"),
             "JUSTRL_LOG_DIR": str(self.tmp / "logs"),
             "JUSTRL_SMOKE_STEP_SECONDS": "1",
+            "WANDB_MODE": "disabled",
             **(env or {}),
         }
         options = [f"--nodes={nodes}", "--gpus-per-node=0", f"--output={self.tmp}/job-%j.out"]

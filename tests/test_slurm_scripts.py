@@ -1,0 +1,113 @@
+"""The Slurm scripts without a Slurm: lint, the override and run-name rules of the bootstrap, the
+cluster-completeness rules of wait_for_ray.py, and the smoke trainer's checkpoints as veRL reads them."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from slurm_support.cluster import install_system_deps
+
+REPO = Path(__file__).resolve().parents[1]
+SLURM = REPO / "slurm"
+SCRIPTS = sorted(SLURM.glob("*.sbatch")) + [SLURM / "ray_on_slurm.sh", SLURM / "env.sh", REPO / ".ci" / "system_deps.sh"]
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, SLURM / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def bootstrap(snippet: str, *args: str) -> str:
+    """Runs `snippet` in bash with the bootstrap's functions loaded and the train script's settings."""
+    code = (
+        "set -euo pipefail; JUSTRL_JOB_KIND=train JUSTRL_ALLOCATION_OVERRIDES=1 JUSTRL_RESUME_OVERRIDES=1; "
+        f"JUSTRL_RUN_DIR=/runs/r; source {SLURM / 'ray_on_slurm.sh'}; {snippet}"
+    )
+    return subprocess.run(["bash", "-c", code, "bash", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_scripts_are_shellcheck_clean():
+    if shutil.which("shellcheck") is None:
+        install_system_deps(REPO)
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck cannot be installed here; run .ci/system_deps.sh")
+    result = subprocess.run(["shellcheck", "-x", *map(str, SCRIPTS)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["recipe=justrl_deepseek_1p5b", "trainer.experiment_name='my run [v2]'"], "my_run__v2_"),
+        (["trainer.experiment_name=a", "++trainer.experiment_name=\"b/c\""], "b_c"),
+        (["recipe=justtinker_qwen3_4b_rl", "data.max_response_length=8192"], "justtinker_qwen3_4b_rl"),
+        (["data.train_batch_size=32"], "train"),
+    ],
+)
+def test_run_name_comes_from_the_experiment_then_the_recipe(args, name):
+    assert bootstrap('run_name "$@"', *args) == name
+
+
+def test_allocation_and_resume_overrides_fill_only_the_keys_the_user_left_out():
+    print_overrides = 'build_overrides 4 8 "$@"; printf "%s\\n" "${OVERRIDES[@]}"'
+    assert bootstrap(print_overrides, "recipe=x", "++trainer.nnodes=2").splitlines() == [
+        "recipe=x",
+        "++trainer.nnodes=2",
+        "trainer.n_gpus_per_node=8",
+        "trainer.resume_mode=auto",
+        "trainer.default_local_dir=/runs/r/checkpoints",
+    ]
+    user = ["recipe=x", "trainer.n_gpus_per_node=4", "trainer.resume_mode=disable", "+trainer.default_local_dir=/ck"]
+    assert bootstrap(print_overrides, *user).splitlines() == user + ["trainer.nnodes=4"]
+    assert bootstrap('build_overrides 1 0 "$@"; printf "%s\\n" "${OVERRIDES[@]}"', "recipe=x").splitlines()[1] == "trainer.nnodes=1"
+
+
+def test_an_incomplete_cluster_is_described_node_by_node():
+    wait = load("wait_for_ray")
+    joined = wait.joined_nodes(
+        [
+            {"Alive": True, "Resources": {"CPU": 64.0, "GPU": 8.0, "slurm_node:gpu01": 1.0}},
+            {"Alive": True, "Resources": {"CPU": 64.0, "GPU": 4.0, "slurm_node:gpu02": 1.0}},
+            {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0, "slurm_node:gpu03": 1.0}},
+            {"Alive": True, "Resources": {"CPU": 2.0}},  # a Ray node not started by the bootstrap
+        ]
+    )
+    assert sorted(joined) == ["gpu01", "gpu02"]
+    assert wait.shortfalls(["gpu01", "gpu02", "gpu03"], joined, cpus=64, gpus=8) == [
+        "gpu02 (has 4 GPU, expected 8)",
+        "gpu03 (not joined)",
+    ]
+    assert wait.shortfalls(["gpu01"], joined, cpus=96, gpus=8) == ["gpu01 (has 64 CPU, expected 96)"]
+    assert wait.shortfalls(["gpu01"], joined, cpus=64, gpus=8) == []
+
+
+def test_wait_for_ray_gives_up_naming_the_head_when_nothing_listens():
+    result = subprocess.run(
+        [sys.executable, str(SLURM / "wait_for_ray.py"), "--address", "127.0.0.1:1", "--nodes", "n1,n2", "--timeout", "1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "ERROR: Ray head n1 did not answer at 127.0.0.1:1 within 1s; missing node(s): n1, n2; see the Ray head log"
+    ]
+
+
+def test_smoke_checkpoints_are_what_verl_resumes_from(tmp_path):
+    from verl.utils.checkpoint.checkpoint_manager import find_latest_ckpt_path
+
+    smoke = load("smoke_job")
+    assert find_latest_ckpt_path(str(tmp_path)) is None and smoke.latest_step(tmp_path) == 0
+    smoke.save_checkpoint(tmp_path, 3)
+    smoke.save_checkpoint(tmp_path, 7)
+    assert find_latest_ckpt_path(str(tmp_path)) == str(tmp_path / "global_step_7")
+    assert smoke.latest_step(tmp_path) == 7
+    assert smoke.override_value(["trainer.default_local_dir=/a", "+trainer.default_local_dir='/b c'"], "trainer.default_local_dir") == "/b c"
