@@ -10,6 +10,7 @@ from omegaconf import DictConfig, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from justrl.health import trainer_wiring as health
+from justrl.loop_control import honour_save_request
 
 TRAINER_NAME = "justrl"
 
@@ -24,6 +25,10 @@ class JustRLTrainer(PPOTrainerSync):
         with open_dict(config):
             config.trainer.v1.trainer_mode = "sync"
         super().__init__(config)
+
+    def on_step_end(self):
+        super().on_step_end()
+        honour_save_request(self)
 
     # --- training health (justrl.health): each override runs veRL's method, then the monitor ---
 

@@ -12,7 +12,7 @@ from justrl.config import compose_recipe
 from justrl.health import trainer_wiring
 from justrl.health.trainer_hooks import read_stop_record
 
-OVERRIDDEN = ["_compute_metrics", "_val_metrics_update", "_save_checkpoint", "_load_checkpoint", "on_train_begin", "on_train_end"]
+OVERRIDDEN = ["_compute_metrics", "_val_metrics_update", "_save_checkpoint", "_load_checkpoint", "on_train_begin", "on_train_end", "on_step_end"]
 
 
 @pytest.fixture(scope="module")

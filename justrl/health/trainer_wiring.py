@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from justrl.health.monitor import StopDecision
+from justrl.loop_control import end_after_this_step
 from justrl.health.trainer_hooks import TRAIN_FIELDS, TrainingHealth
 
 
@@ -81,11 +82,8 @@ def after_compute_metrics(trainer: Any, batch: Any, metrics: dict, global_steps:
 
 
 def stop_early(trainer: Any, stop: StopDecision) -> None:
-    save_freq = trainer.config.trainer.save_freq
-    if not (save_freq > 0 and trainer.global_steps % save_freq == 0):
-        trainer._save_checkpoint()
     trainer._justrl_stop = stop
-    trainer.total_training_steps = trainer.global_steps
+    end_after_this_step(trainer)
 
 
 def on_train_end(trainer: Any) -> None:

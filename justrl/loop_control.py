@@ -1,0 +1,35 @@
+"""Ending veRL's training loop cleanly after the current step, with a checkpoint on disk.
+
+Two things stop a JustRL run early: the health monitor (justrl.health) and a save request from
+Slurm before the time limit (slurm/ray_on_slurm.sh touches JUSTRL_SAVE_REQUEST_FILE on USR1, then
+requeues the job, which resumes from this checkpoint with trainer.resume_mode=auto). Both end the
+loop the same way: veRL's `fit` re-checks `global_steps <= total_training_steps` after each step and
+calls `on_train_end` when it fails, so no veRL code needs to change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+SAVE_REQUEST_ENV = "JUSTRL_SAVE_REQUEST_FILE"
+
+
+def end_after_this_step(trainer: Any) -> None:
+    """Save this step's checkpoint (unless veRL's save_freq just did) and let `fit` return after it."""
+    save_freq = trainer.config.trainer.save_freq
+    if not (save_freq > 0 and trainer.global_steps % save_freq == 0):
+        trainer._save_checkpoint()
+    trainer.total_training_steps = trainer.global_steps
+
+
+def honour_save_request(trainer: Any) -> bool:
+    """Checkpoint and stop when the Slurm job asked for it; the request is consumed once honoured."""
+    request = os.environ.get(SAVE_REQUEST_ENV)
+    if not request or not Path(request).exists():
+        return False
+    end_after_this_step(trainer)
+    Path(request).unlink(missing_ok=True)
+    print(f"[justrl] step {trainer.global_steps}: checkpoint saved on request ({request}); exiting for requeue", flush=True)
+    return True
