@@ -124,3 +124,14 @@ def test_early_stop_reason_is_printed_once_for_this_run(tmp_path, capsys):
     os.utime(tmp_path / STOP_RECORD, (old, old))
     print_early_stop(str(tmp_path), since=time.time() - 60)
     assert capsys.readouterr().out == ""
+
+
+def test_missing_vllm_is_named_before_ray_starts():
+    from justrl.cli.train import missing_rollout_engine
+    from justrl.config import compose_recipe
+
+    cfg = compose_recipe("smoke_1gpu", [])
+    assert missing_rollout_engine(cfg) == (
+        "actor_rollout_ref.rollout.name=vllm but vllm is not installed in this environment; "
+        'install the GPU extra: pip install -e ".[gpu]"'
+    )

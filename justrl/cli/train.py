@@ -7,6 +7,7 @@ The command line is Hydra's (overrides and flags such as `--cfg job --resolve`),
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 import time
@@ -29,6 +30,10 @@ from justrl.preflight import run_checks
 # Hydra flags that take a value, so the value is not mistaken for an override.
 _FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "-i"}
 _FLAG_VALUES = {"job", "hydra", "all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+# The Python package each veRL rollout backend needs on the GPU nodes.
+ROLLOUT_PACKAGES = {"vllm": "vllm", "sglang": "sglang"}
 
 
 class LaunchError(RuntimeError):
@@ -82,6 +87,20 @@ def check_gpus(cfg: DictConfig, recipe: str) -> None:
             f"{where} has {found} GPU(s) but the recipe needs {needed} ({shape}); pass "
             f"trainer.nnodes=... trainer.n_gpus_per_node=... (or cluster=node_8gpu / cluster=gpu_1) to match"
         )
+    missing = missing_rollout_engine(cfg)
+    if missing:
+        raise LaunchError(missing)
+
+
+def missing_rollout_engine(cfg: DictConfig) -> str | None:
+    """The rollout engine is imported deep inside Ray workers; say it is missing before they start."""
+    name = cfg.actor_rollout_ref.rollout.name
+    if name in ROLLOUT_PACKAGES and importlib.util.find_spec(ROLLOUT_PACKAGES[name]) is None:
+        return (
+            f"actor_rollout_ref.rollout.name={name} but {ROLLOUT_PACKAGES[name]} is not installed in this "
+            f"environment; install the GPU extra: pip install -e \".[gpu]\""
+        )
+    return None
 
 
 def launch(cfg: DictConfig) -> None:
