@@ -1,6 +1,6 @@
 """The monitor wired into a real JustRLTrainer (built from the smoke recipe on CPU, no workers):
 validation metrics through veRL's own `_val_metrics_update`, early stop ending veRL's loop, the
-reason as the last line. The per-step TransferQueue fetch needs a running TQ and is not run here."""
+reason as the last line. The per-step TransferQueue fetch runs against a real TQ in test_health_tq.py."""
 
 from __future__ import annotations
 

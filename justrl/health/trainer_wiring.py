@@ -66,6 +66,15 @@ def on_train_begin(trainer: Any) -> None:
         health.observe(*trainer._justrl_last_val)
 
 
+def _as_list(values: Any) -> list:
+    """A non-tensor TransferQueue field as a plain list.
+
+    SimpleStorage hands these back as tensordict's `LinkedList` (a `list` without `.tolist()`); other
+    backends give a `NonTensorStack` or a numpy array, whose `.tolist()` unwraps the items.
+    """
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
 def after_compute_metrics(trainer: Any, batch: Any, metrics: dict, global_steps: int) -> None:
     """Add the step's `justrl/` metrics from TransferQueue; on a stop decision end the loop cleanly."""
     health = health_of(trainer)
@@ -74,7 +83,7 @@ def after_compute_metrics(trainer: Any, batch: Any, metrics: dict, global_steps:
     import transfer_queue as tq
 
     data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=TRAIN_FIELDS)
-    fields = {name: data[name].tolist() for name in TRAIN_FIELDS}
+    fields = {name: _as_list(data[name]) for name in TRAIN_FIELDS}
     metrics.update(health.train_metrics(fields, batch.tags))
     stop = health.observe(global_steps, metrics)
     if stop is not None:
