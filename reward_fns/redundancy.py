@@ -47,6 +47,8 @@ import zlib
 
 import numpy as np
 
+from reward_fns import grams
+
 CHUNK_CHARS = 500
 CHUNK_STEP = 250
 SHINGLE = 5
@@ -60,87 +62,104 @@ def _clip01(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def compression_published(text: str) -> float:
-    """``clip((0.7 - r) / 0.6, 0, 1)`` with r = zlib level-9 bytes / UTF-8 bytes."""
-    data = text.encode("utf-8", "surrogatepass")
+def utf8(text: str) -> bytes:
+    """The bytes every byte-level measure reads (lone surrogates kept, never an exception)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def compression_published(text: str, data: bytes | None = None) -> float:
+    """``clip((0.7 - r) / 0.6, 0, 1)`` with r = zlib level-9 bytes / UTF-8 bytes.
+
+    zlib level 9 is the published ratio and about half of the whole reward's cost; ``data``
+    lets the caller encode once for every measure.
+    """
+    data = utf8(text) if data is None else data
     if not data:
         return 0.0
     return _clip01((0.7 - len(zlib.compress(data, 9)) / len(data)) / 0.6)
 
 
 def ngram_published(text: str) -> float:
-    """``1 - unique/total`` word 5-grams; 0 below 10 words. Tuples via zip: same set, C speed."""
+    """``1 - unique/total`` word 5-grams; 0 below 10 words.
+
+    Words get dense ids from a C hash table and each 5-gram becomes one exact int64
+    (``reward_fns.grams``), so the distinct count is the set-of-tuples count without the tuples.
+    """
     words = text.split()
     if len(words) < 2 * NGRAM:
         return 0.0
-    total = len(words) - NGRAM + 1
-    return 1.0 - len(set(zip(*(words[i:] for i in range(NGRAM))))) / total
+    ids, _ = grams.dense_ids(np.array(words, dtype=object))
+    keys = grams.run_keys(ids, NGRAM)
+    return 1.0 - grams.distinct_count(keys) / len(keys)
 
 
-def _shingle_keys(text: str) -> np.ndarray | None:
-    """Each 5-character shingle as one exact integer (characters ranked within the text)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+def _shingle_keys(text: str, data: bytes) -> np.ndarray:
+    """Each 5-character shingle as one exact int64."""
+    if len(data) == len(text):  # ASCII: one byte per character, read the shingles off the bytes
+        return grams.byte_run_keys(data, SHINGLE)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     present = np.zeros(int(codes.max()) + 1, dtype=bool)
     present[codes] = True
     ranks = np.cumsum(present, dtype=np.int64)[codes] - 1
-    bits = max(1, int(ranks.max()).bit_length())
-    if SHINGLE * bits + max(1, len(text).bit_length()) > 63:
-        return None
-    count = len(text) - SHINGLE + 1
-    keys = np.zeros(count, dtype=np.int64)
-    for offset in range(SHINGLE):
-        keys = (keys << bits) | ranks[offset : offset + count]
-    return keys
+    if ranks.max() < 256:
+        return grams.byte_run_keys(ranks.astype(np.uint8).tobytes(), SHINGLE)
+    return grams.run_keys(ranks, SHINGLE)
 
 
-def _previous_occurrence(keys: np.ndarray) -> np.ndarray:
-    """For each position, the last earlier position holding the same key (-1 when none)."""
-    position_bits = max(1, len(keys).bit_length())
-    ordered = np.sort((keys << position_bits) | np.arange(len(keys), dtype=np.int64))
-    positions = ordered & ((1 << position_bits) - 1)
-    same = (ordered[1:] >> position_bits) == (ordered[:-1] >> position_bits)
-    previous = np.full(len(keys), -1, dtype=np.int64)
-    previous[positions[1:][same]] = positions[:-1][same]
-    return previous
+def _blocks_back(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each shingle's position, block, and how many blocks back its previous copy is (3 = 3+ or none).
+
+    Dense ids, then a stable sort by id (a radix sort when the ids fit 16 bits) lists each
+    shingle's positions in order, so neighbours in that order are previous occurrences. The
+    three arrays come back in that sorted order: the window counts are histograms, which do
+    not care about order, so nothing is scattered back.
+    """
+    codes, distinct = grams.dense_ids(keys)
+    order = np.argsort(codes.astype(np.uint16) if distinct <= 1 << 16 else codes, kind="stable")
+    block = order // CHUNK_STEP
+    ordered = codes[order]
+    back = np.full(len(keys), 3, dtype=np.int64)
+    back[1:] = np.where(ordered[1:] == ordered[:-1], np.minimum(block[1:] - block[:-1], 3), 3)
+    return order, block, back
 
 
-def _distinct_in_windows(previous: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
-    """Distinct keys in each window [s, s + width): positions whose previous copy lies before s."""
-    windows = np.lib.stride_tricks.sliding_window_view(previous, width)[starts]
-    return (windows < starts[:, None]).sum(axis=1)
-
-
-def _chunk_similarity_reference(text: str) -> float:
-    chunks = [text[i : i + CHUNK_CHARS] for i in range(0, len(text) - CHUNK_CHARS + 1, CHUNK_STEP)]
-    sets = [{c[i : i + SHINGLE] for i in range(len(c) - SHINGLE + 1)} for c in chunks]
-    scores = [len(a & b) / len(a | b) for a, b in zip(sets, sets[1:])]
-    return sum(scores) / len(scores) if scores else 0.0
-
-
-def chunk_similarity(text: str) -> float:
+def chunk_similarity(text: str, data: bytes | None = None) -> float:
     """Mean Jaccard of adjacent 500-character chunks (50% overlap) over 5-character shingles.
 
     Exact, without building sets: |A ∩ B| = |A| + |B| - |A ∪ B|, and A ∪ B of two adjacent
-    chunks is one contiguous 750-character window, so all three are distinct counts of windows,
-    read off one sorted array of shingle keys.
+    chunks is one contiguous 750-character window. Cut the shingle positions into 250-position
+    blocks (the chunk step); window i starts at block i, and a shingle counts as distinct in it
+    when its previous occurrence lies in a block before i. So each shingle only needs how many
+    blocks back its previous copy is (0, 1, 2, or more), and every window's distinct count is a
+    sum of per-block histograms of that distance: one sort and two bincounts per response.
     """
     if len(text) < 2 * CHUNK_CHARS:
         return 0.0
-    keys = _shingle_keys(text)
-    if keys is None:
-        return _chunk_similarity_reference(text)
+    data = utf8(text) if data is None else data
+    keys = _shingle_keys(text, data)
+    chunks = (len(text) - CHUNK_CHARS) // CHUNK_STEP + 1
     per_chunk = CHUNK_CHARS - SHINGLE + 1
-    starts = np.arange(0, len(text) - CHUNK_CHARS + 1, CHUNK_STEP)
-    previous = _previous_occurrence(keys)
-    single = _distinct_in_windows(previous, starts, per_chunk)
-    union = _distinct_in_windows(previous, starts[:-1], per_chunk + CHUNK_STEP)
+    head = per_chunk - CHUNK_STEP  # a chunk is its first block and this many positions of the next
+    position, block, back = _blocks_back(keys)
+    cells = block * 4 + back
+    size = (len(keys) // CHUNK_STEP + 1) * 4
+    full = np.bincount(cells, minlength=size).reshape(-1, 4)
+    tails = np.bincount(cells[position - block * CHUNK_STEP >= head], minlength=size).reshape(-1, 4)
+    # at_least[j, k]: shingles of block j (of its head) whose previous copy is k or more blocks
+    # back. Shingles past the last window only land in blocks or block tails no window reads.
+    full_at_least = np.cumsum(full[:, ::-1], axis=1)[:, ::-1]
+    head_at_least = full_at_least - np.cumsum(tails[:, ::-1], axis=1)[:, ::-1]
+    first = np.arange(chunks)
+    single = full_at_least[first, 1] + head_at_least[first + 1, 2]
+    pair = first[:-1]
+    union = full_at_least[pair, 1] + full_at_least[pair + 1, 2] + head_at_least[pair + 2, 3]
     inter = single[:-1] + single[1:] - union
     return float(np.mean(inter / union))
 
 
-def loop_fraction(text: str) -> float:
+def loop_fraction(text: str, data: bytes | None = None) -> float:
     """Share of the text (by 1 KiB segments) that the compressor finds to be a copy of earlier text."""
-    data = text.encode("utf-8", "surrogatepass")
+    data = utf8(text) if data is None else data
     if len(data) < 2 * SEGMENT_BYTES:
         return 0.0
     stream = zlib.compressobj(1)
@@ -160,11 +179,12 @@ def analyze(text: str, method: str = "default") -> dict[str, float]:
     The default method has no n-gram term (``ngram`` is reported as 0.0): the segment novelty
     already sees word-level repeats, and the 5-gram rate would cost half a millisecond more.
     """
+    data = utf8(text)
     if method == "justtinker":
-        compression, ngram = compression_published(text), ngram_published(text)
+        compression, ngram = compression_published(text, data), ngram_published(text)
         score = 0.6 * compression + 0.4 * ngram
     elif method == "default":
-        compression = loop_fraction(text)
+        compression = loop_fraction(text, data)
         ngram = 0.0
         score = compression
     else:
@@ -172,7 +192,7 @@ def analyze(text: str, method: str = "default") -> dict[str, float]:
     return {
         "compression": compression,
         "ngram": ngram,
-        "chunk_similarity": chunk_similarity(text),
+        "chunk_similarity": chunk_similarity(text, data),
         "score": score,
     }
 

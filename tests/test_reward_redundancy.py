@@ -7,9 +7,11 @@ import sysconfig
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
+from reward_fns.grams import byte_run_keys, distinct_count, run_keys
 from reward_fns.redundancy import analyze, chunk_similarity, penalty
 
 
@@ -100,3 +102,53 @@ def test_penalty_shape():
     assert penalty(1.0, threshold=0.3, weight=0.3) == pytest.approx(0.3)
     with pytest.raises(ValueError, match="unknown redundancy method 'zip'"):
         analyze("text", "zip")
+
+
+def _varied_texts() -> list[str]:
+    """Texts that drive every fast path: ASCII, few and many non-ASCII characters, Unicode
+    whitespace, word vocabularies too large for one packed key, and every chunk-count boundary."""
+    rng = random.Random(6)
+    ascii_words = [f"w{rng.randrange(50_000)}" for _ in range(6_000)]
+    return [
+        " ".join(ascii_words),  # ~6,000 distinct words: the 5-gram key needs re-numbering
+        " ".join(rng.choice(["a", "b", "c"]) for _ in range(3_000)),  # few words, many repeats
+        "".join(rng.choice("ab \n") for _ in range(7_777)),
+        "".join(chr(rng.randrange(0x391, 0x3C9)) + rng.choice([" ", "", "\u3000", "\x1c", "\xa0"]) for _ in range(4_000)),
+        "".join(chr(rng.randrange(32, 0x3000)) for _ in range(9_000)),  # > 256 distinct characters
+        "".join(chr(rng.randrange(0x1F600, 0x1F650)) for _ in range(3_000)),  # astral plane
+        "x\ud800y " * 400,  # a lone surrogate (kept by surrogatepass)
+        *("".join(rng.choice("abcdefgh ") for _ in range(n)) for n in (1_000, 1_249, 1_250, 1_251, 1_499, 1_500, 1_501)),
+    ]
+
+
+def test_fast_paths_match_set_based_counts_on_varied_texts():
+    for text in _varied_texts():
+        published = _published(text) if "\ud800" not in text else None
+        stats = analyze(text, "justtinker")
+        words = text.split()
+        grams = [tuple(words[i : i + 5]) for i in range(len(words) - 4)]
+        assert stats["ngram"] == (1 - len(set(grams)) / len(grams) if len(words) >= 10 else 0.0), text[:40]
+        chunks = [text[i : i + 500] for i in range(0, len(text) - 500 + 1, 250)] if len(text) >= 1000 else []
+        sets = [{c[i : i + 5] for i in range(len(c) - 4)} for c in chunks]
+        sims = [len(a & b) / len(a | b) for a, b in zip(sets, sets[1:])]
+        assert stats["chunk_similarity"] == pytest.approx(sum(sims) / len(sims) if sims else 0.0, abs=1e-12), text[:40]
+        if published is not None:
+            assert stats == pytest.approx(published, abs=1e-12)
+
+
+def test_run_keys_are_injective():
+    rng = np.random.default_rng(7)
+    # Runs that differ only in their first, large symbol: lost high bits would merge them.
+    leading = np.column_stack([(1 << 20) + np.arange(400) * 4099, np.ones((400, 4), dtype=np.int64)]).ravel()
+    cases = [rng.integers(0, high, size) for high, size in [(3, 2_000), (70_000, 3_000), (2**40, 500), (1, 50)]]
+    for symbols, width in zip([*cases, leading], [5, 5, 3, 1, 5]):
+        size = len(symbols)
+        keys = run_keys(symbols, width)
+        runs = [tuple(symbols[i : i + width]) for i in range(size - width + 1)]
+        assert len(keys) == len(runs)
+        assert distinct_count(keys) == len(set(runs))
+        assert len(set(zip(keys.tolist(), runs))) == len(set(runs))  # one key per run, one run per key
+    data = bytes(rng.integers(0, 256, 4_000, dtype=np.uint8))
+    assert byte_run_keys(data, 5).tolist() == [int.from_bytes(data[i : i + 5], "little") for i in range(3_996)]
+    with pytest.raises(ValueError, match="byte runs of width 9; expected 1 to 8"):
+        byte_run_keys(data, 9)
