@@ -138,7 +138,10 @@ def _expected(cfg, tokenizer) -> tuple[dict[str, float], list[dict]]:
     truth_table = [row for *_, rows in PROMPTS for row in rows]
     lengths = np.asarray(lengths, dtype=float)
     redundancy = np.asarray([i["redundancy"] for i in infos])
-    col = lambda key: float(np.mean([i[key] for i in infos]))  # noqa: E731
+
+    def col(key: str) -> float:
+        return float(np.mean([info[key] for info in infos]))
+
     expected = {
         "justrl/accuracy": float(np.mean([r[0] for r in truth_table])),
         "justrl/accuracy/math_dapo": float(np.mean([r[0] for r, s in zip(truth_table, sources) if s == "math_dapo"])),
@@ -163,7 +166,6 @@ def _expected(cfg, tokenizer) -> tuple[dict[str, float], list[dict]]:
 
 
 def test_step_metrics_read_back_from_transfer_queue(running_tq):
-    import transfer_queue as tq
     from verl.trainer.ppo.padding_utils import upsample_batch_to_divisible_size
 
     from justrl.trainer import JustRLTrainer
@@ -200,4 +202,3 @@ def test_step_metrics_read_back_from_transfer_queue(running_tq):
     assert metrics["response_length/clip_ratio"] == pytest.approx(expected["justrl/response_length/clip_ratio"])
     assert metrics["critic/score/mean"] == pytest.approx(expected["justrl/reward/mean"])
     assert metrics["justrl/health/stopped"] == 0.0
-    tq.kv_clear(partition_id="train", keys=batch.keys)
