@@ -79,82 +79,39 @@ def compression_published(text: str, data: bytes | None = None) -> float:
     return _clip01((0.7 - len(zlib.compress(data, 9)) / len(data)) / 0.6)
 
 
-def ngram_published(text: str) -> float:
+def codes(text: str, data: bytes | None = None) -> np.ndarray:
+    """The text's characters as integers for the compiled kernels: the UTF-8 bytes themselves
+    when the text is ASCII (no copy), UTF-32 code points otherwise (lone surrogates kept)."""
+    if text.isascii():
+        return np.frombuffer(utf8(text) if data is None else data, dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def ngram_published(text: str, points: np.ndarray | None = None) -> float:
     """``1 - unique/total`` word 5-grams; 0 below 10 words.
 
-    Words get dense ids from a C hash table and each 5-gram becomes one exact int64
-    (``reward_fns.grams``), so the distinct count is the set-of-tuples count without the tuples.
+    The words are split and numbered, and the 5-grams counted, by the exact hash-table kernels
+    of ``reward_fns.grams``: the set-of-tuples count without building words or tuples.
     """
-    words = text.split()
-    if len(words) < 2 * NGRAM:
+    ids = grams.word_ids(codes(text) if points is None else points, grams.SPACE)
+    if len(ids) < 2 * NGRAM:
         return 0.0
-    ids, _ = grams.dense_ids(np.array(words, dtype=object))
-    keys = grams.run_keys(ids, NGRAM)
-    return 1.0 - grams.distinct_count(keys) / len(keys)
+    previous = grams.previous_occurrence(ids, NGRAM)
+    return 1.0 - grams.distinct_in(previous, 0, len(previous)) / len(previous)
 
 
-def _shingle_keys(text: str, data: bytes) -> np.ndarray:
-    """Each 5-character shingle as one exact int64."""
-    if len(data) == len(text):  # ASCII: one byte per character, read the shingles off the bytes
-        return grams.byte_run_keys(data, SHINGLE)
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    present = np.zeros(int(codes.max()) + 1, dtype=bool)
-    present[codes] = True
-    ranks = np.cumsum(present, dtype=np.int64)[codes] - 1
-    if ranks.max() < 256:
-        return grams.byte_run_keys(ranks.astype(np.uint8).tobytes(), SHINGLE)
-    return grams.run_keys(ranks, SHINGLE)
-
-
-def _blocks_back(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each shingle's position, block, and how many blocks back its previous copy is (3 = 3+ or none).
-
-    Dense ids, then a stable sort by id (a radix sort when the ids fit 16 bits) lists each
-    shingle's positions in order, so neighbours in that order are previous occurrences. The
-    three arrays come back in that sorted order: the window counts are histograms, which do
-    not care about order, so nothing is scattered back.
-    """
-    codes, distinct = grams.dense_ids(keys)
-    order = np.argsort(codes.astype(np.uint16) if distinct <= 1 << 16 else codes, kind="stable")
-    block = order // CHUNK_STEP
-    ordered = codes[order]
-    back = np.full(len(keys), 3, dtype=np.int64)
-    back[1:] = np.where(ordered[1:] == ordered[:-1], np.minimum(block[1:] - block[:-1], 3), 3)
-    return order, block, back
-
-
-def chunk_similarity(text: str, data: bytes | None = None) -> float:
+def chunk_similarity(text: str, points: np.ndarray | None = None) -> float:
     """Mean Jaccard of adjacent 500-character chunks (50% overlap) over 5-character shingles.
 
-    Exact, without building sets: |A ∩ B| = |A| + |B| - |A ∪ B|, and A ∪ B of two adjacent
-    chunks is one contiguous 750-character window. Cut the shingle positions into 250-position
-    blocks (the chunk step); window i starts at block i, and a shingle counts as distinct in it
-    when its previous occurrence lies in a block before i. So each shingle only needs how many
-    blocks back its previous copy is (0, 1, 2, or more), and every window's distinct count is a
-    sum of per-block histograms of that distance: one sort and two bincounts per response.
+    Exact, without building sets: each shingle's previous copy (``grams.previous_occurrence``)
+    says whether it is new in a window, and the union of two adjacent chunks is one contiguous
+    750-character window (``grams.adjacent_jaccard_mean``).
     """
     if len(text) < 2 * CHUNK_CHARS:
         return 0.0
-    data = utf8(text) if data is None else data
-    keys = _shingle_keys(text, data)
+    previous = grams.previous_occurrence(codes(text) if points is None else points, SHINGLE)
     chunks = (len(text) - CHUNK_CHARS) // CHUNK_STEP + 1
-    per_chunk = CHUNK_CHARS - SHINGLE + 1
-    head = per_chunk - CHUNK_STEP  # a chunk is its first block and this many positions of the next
-    position, block, back = _blocks_back(keys)
-    cells = block * 4 + back
-    size = (len(keys) // CHUNK_STEP + 1) * 4
-    full = np.bincount(cells, minlength=size).reshape(-1, 4)
-    tails = np.bincount(cells[position - block * CHUNK_STEP >= head], minlength=size).reshape(-1, 4)
-    # at_least[j, k]: shingles of block j (of its head) whose previous copy is k or more blocks
-    # back. Shingles past the last window only land in blocks or block tails no window reads.
-    full_at_least = np.cumsum(full[:, ::-1], axis=1)[:, ::-1]
-    head_at_least = full_at_least - np.cumsum(tails[:, ::-1], axis=1)[:, ::-1]
-    first = np.arange(chunks)
-    single = full_at_least[first, 1] + head_at_least[first + 1, 2]
-    pair = first[:-1]
-    union = full_at_least[pair, 1] + full_at_least[pair + 1, 2] + head_at_least[pair + 2, 3]
-    inter = single[:-1] + single[1:] - union
-    return float(np.mean(inter / union))
+    return grams.adjacent_jaccard_mean(previous, chunks, CHUNK_STEP, CHUNK_CHARS - SHINGLE + 1)
 
 
 def loop_fraction(text: str, data: bytes | None = None) -> float:
@@ -180,8 +137,9 @@ def analyze(text: str, method: str = "default") -> dict[str, float]:
     already sees word-level repeats, and the 5-gram rate would cost half a millisecond more.
     """
     data = utf8(text)
+    points = codes(text, data)
     if method == "justtinker":
-        compression, ngram = compression_published(text, data), ngram_published(text)
+        compression, ngram = compression_published(text, data), ngram_published(text, points)
         score = 0.6 * compression + 0.4 * ngram
     elif method == "default":
         compression = loop_fraction(text, data)
@@ -192,7 +150,7 @@ def analyze(text: str, method: str = "default") -> dict[str, float]:
     return {
         "compression": compression,
         "ngram": ngram,
-        "chunk_similarity": chunk_similarity(text, data),
+        "chunk_similarity": chunk_similarity(text, points),
         "score": score,
     }
 

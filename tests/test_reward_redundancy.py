@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
-from reward_fns.grams import byte_run_keys, distinct_count, run_keys
-from reward_fns.redundancy import analyze, chunk_similarity, penalty
+from reward_fns.grams import SPACE, previous_occurrence, word_ids
+from reward_fns.redundancy import analyze, chunk_similarity, codes, penalty
 
 
 def _published(text: str) -> dict[str, float]:
@@ -136,19 +136,34 @@ def test_fast_paths_match_set_based_counts_on_varied_texts():
             assert stats == pytest.approx(published, abs=1e-12)
 
 
-def test_run_keys_are_injective():
+def _python_previous(symbols: list, width: int) -> list[int]:
+    last: dict[tuple, int] = {}
+    previous = []
+    for p in range(len(symbols) - width + 1):
+        run = tuple(symbols[p : p + width])
+        previous.append(last.get(run, -1))
+        last[run] = p
+    return previous
+
+
+def test_previous_occurrence_matches_a_dict_of_runs():
     rng = np.random.default_rng(7)
-    # Runs that differ only in their first, large symbol: lost high bits would merge them.
-    leading = np.column_stack([(1 << 20) + np.arange(400) * 4099, np.ones((400, 4), dtype=np.int64)]).ravel()
-    cases = [rng.integers(0, high, size) for high, size in [(3, 2_000), (70_000, 3_000), (2**40, 500), (1, 50)]]
-    for symbols, width in zip([*cases, leading], [5, 5, 3, 1, 5]):
-        size = len(symbols)
-        keys = run_keys(symbols, width)
-        runs = [tuple(symbols[i : i + width]) for i in range(size - width + 1)]
-        assert len(keys) == len(runs)
-        assert distinct_count(keys) == len(set(runs))
-        assert len(set(zip(keys.tolist(), runs))) == len(set(runs))  # one key per run, one run per key
-    data = bytes(rng.integers(0, 256, 4_000, dtype=np.uint8))
-    assert byte_run_keys(data, 5).tolist() == [int.from_bytes(data[i : i + 5], "little") for i in range(3_996)]
-    with pytest.raises(ValueError, match="byte runs of width 9; expected 1 to 8"):
-        byte_run_keys(data, 9)
+    # Runs that differ only in their first, large symbol, and runs of one symbol (long probe chains).
+    leading = np.column_stack([(1 << 40) + np.arange(400) * 4099, np.ones((400, 4), dtype=np.int64)]).ravel()
+    cases = [rng.integers(0, high, size) for high, size in [(3, 2_000), (70_000, 3_000), (2**62, 500), (1, 50)]]
+    for symbols, width in zip([*cases, leading, np.zeros(3, np.int64)], [5, 5, 3, 1, 5, 5]):
+        assert previous_occurrence(symbols, width).tolist() == _python_previous(symbols.tolist(), width)
+    data = np.frombuffer(bytes(rng.integers(0, 4, 4_000, dtype=np.uint8)), dtype=np.uint8)
+    assert previous_occurrence(data, 5).tolist() == _python_previous(data.tolist(), 5)
+
+
+def test_word_ids_split_like_str_split():
+    """Every character str.isspace() accepts separates words, and only those; equal words, equal ids."""
+    assert np.flatnonzero(SPACE).tolist() == [c for c in range(0x110000) if chr(c).isspace()]
+    rng = random.Random(8)
+    pieces = ["a", "b", "ab", "é", "\ud800", "\U0001f600", "x" * 40] + [chr(c) for c in np.flatnonzero(SPACE)]
+    for length in (0, 1, 7, 3_000):
+        text = "".join(rng.choice(pieces) for _ in range(length))
+        numbered: dict[str, int] = {}
+        expected = [numbered.setdefault(word, len(numbered)) for word in text.split()]
+        assert word_ids(codes(text), SPACE).tolist() == expected, repr(text[:40])
