@@ -7,8 +7,8 @@ shingle sets for redundancy), and prints responses per second per core and the s
 Finally it times the whole step's batch on every core, the adapter and the reference alike, split
 the way veRL's RewardLoopManager splits it (one contiguous chunk per reward-loop worker process,
 ``reward.num_workers`` of them), and once more as veRL's reward managers call the function inside
-one worker: per response from a thread executor (zlib and the numpy/pandas kernels release the
-GIL for part of their time). The machine's load average is printed before and after: rerun when
+one worker: per response from a thread executor (zlib and the compiled redundancy kernels
+release the GIL). The machine's load average is printed before and after: rerun when
 it is above about 1.5, the figures are per core.
 
 Usage: python benchmarks/reward_throughput.py [--responses 2048] [--seed 0] [--benchmarks DIR]

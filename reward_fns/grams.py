@@ -43,11 +43,20 @@ def _compiled(*signatures: str | tuple):
 
 @_compiled(types.int64(types.int64))
 def _table_bits(count):
-    """log2 of a power-of-two table at most half full."""
+    """log2 of a power-of-two table at most half full.
+
+    Slots are unsigned (``_slot``, ``_next``) so indexing needs no negative-index handling.
+    """
     bits = 4
     while (1 << bits) < 2 * count:
         bits += 1
     return bits
+
+
+@_compiled(types.uint64(types.uint64, types.int64))
+def _next(slot, bits):
+    """Linear probing."""
+    return (slot + _ONE) & ((_ONE << np.uint64(bits)) - _ONE)
 
 
 @_compiled(types.uint64(types.uint64, types.int64))
@@ -61,35 +70,33 @@ def word_ids(codes, space):
     """Dense ids of the whitespace-separated words, in order (``text.split()``, numbered).
 
     ``space`` flags the whitespace code points (``SPACE``); two words get one id exactly when
-    their code points are equal.
+    their code points are equal. The scan is branch-free (a word boundary is every sixth
+    character, too often for the branch predictor): every position writes the boundary slot
+    and the running hash of the word it is in, and only the slot counter moves.
     """
     n = len(codes)
-    starts = np.empty(n // 2 + 1, np.int64)
-    ends = np.empty(n // 2 + 1, np.int64)
-    count = 0
-    inside = False
+    bounds = np.empty(n + 1, np.int64)
+    hashes = np.empty(n // 2 + 2, np.uint64)
+    k = 0
+    was_blank = np.uint8(1)
+    state = _ONE
     for i in range(n):
-        blank = codes[i] < len(space) and space[codes[i]]
-        if inside and blank:
-            ends[count] = i
-            count += 1
-        elif not inside and not blank:
-            starts[count] = i
-        inside = not blank
-    if inside:
-        ends[count] = n
-        count += 1
+        c = codes[i]
+        blank = np.uint8(space[c]) if c < len(space) else np.uint8(0)
+        bounds[k] = i
+        k += blank ^ was_blank
+        was_blank = blank
+        state = _ONE if blank else (state ^ np.uint64(c)) * _GOLDEN
+        hashes[k >> 1] = state
+    bounds[k] = n
+    count = (k + 1) >> 1
     bits = _table_bits(count)
-    mask = (1 << bits) - 1
     first_seen = np.full(1 << bits, -1, np.int64)
     ids = np.empty(count, np.int64)
     distinct = 0
     for w in range(count):
-        start, length = starts[w], ends[w] - starts[w]
-        state = np.uint64(length)
-        for i in range(start, ends[w]):
-            state = (state ^ np.uint64(codes[i])) * _GOLDEN
-        slot = np.int64(_slot(state, bits))
+        start, length = bounds[2 * w], bounds[2 * w + 1] - bounds[2 * w]
+        slot = _slot(hashes[w], bits)
         while True:
             other = first_seen[slot]
             if other < 0:
@@ -97,32 +104,68 @@ def word_ids(codes, space):
                 ids[w] = distinct
                 distinct += 1
                 break
-            if ends[other] - starts[other] == length:
+            if hashes[other] == hashes[w] and bounds[2 * other + 1] - bounds[2 * other] == length:
+                origin = bounds[2 * other]
                 same = True
-                for k in range(length):
-                    if codes[starts[other] + k] != codes[start + k]:
+                for i in range(length):
+                    if codes[origin + i] != codes[start + i]:
                         same = False
                         break
                 if same:
                     ids[w] = ids[other]
                     break
-            slot = (slot + 1) & mask
+            slot = _next(slot, bits)
     return ids
 
 
-@_compiled(_IDS(_BYTES, types.int64), _IDS(_CODE_POINTS, types.int64), _IDS(_IDS, types.int64))
-def previous_occurrence(symbols, width):
-    """For each run ``symbols[p : p + width]``, the start of its previous copy, or -1."""
+def previous_occurrence(symbols: np.ndarray, width: int) -> np.ndarray:
+    """For each run ``symbols[p : p + width]`` (non-negative symbols), the start of its previous copy, or -1.
+
+    When ``width`` symbols pack into 63 bits (ASCII shingles: 5 x 7 bits; 5-grams over fewer
+    than 4,096 distinct words) each run is its own exact key and a probe compares one integer;
+    otherwise a probe compares the runs symbol by symbol.
+    """
+    symbol_bits = max(1, int(symbols.max()).bit_length()) if len(symbols) else 1
+    if symbol_bits * width <= 63:
+        return _previous_packed(symbols, width, symbol_bits)
+    return _previous_compared(symbols, width)
+
+
+_RUNS = (_BYTES, _CODE_POINTS, _IDS)
+
+
+@_compiled(*(_IDS(runs, types.int64, types.int64) for runs in _RUNS))
+def _previous_packed(symbols, width, symbol_bits):
     count = max(0, len(symbols) - width + 1)
     bits = _table_bits(count)
-    mask = (1 << bits) - 1
+    table = np.full(2 << bits, -1, np.int64)  # (key, last position) pairs: one cache line a probe
+    previous = np.empty(count, np.int64)
+    key_mask = (1 << (width * symbol_bits)) - 1
+    key = 0
+    for k in range(min(width - 1, len(symbols))):
+        key = (key << symbol_bits) | np.int64(symbols[k])
+    for p in range(count):
+        key = ((key << symbol_bits) | np.int64(symbols[p + width - 1])) & key_mask
+        slot = _slot(np.uint64(key), bits)
+        while table[2 * slot] != key and table[2 * slot] >= 0:
+            slot = _next(slot, bits)
+        previous[p] = table[2 * slot + _ONE]
+        table[2 * slot] = key
+        table[2 * slot + _ONE] = p
+    return previous
+
+
+@_compiled(*(_IDS(runs, types.int64) for runs in _RUNS))
+def _previous_compared(symbols, width):
+    count = max(0, len(symbols) - width + 1)
+    bits = _table_bits(count)
     last_seen = np.full(1 << bits, -1, np.int64)
     previous = np.empty(count, np.int64)
     for p in range(count):
         state = _ONE
         for k in range(width):
             state = (state ^ np.uint64(symbols[p + k])) * _GOLDEN
-        slot = np.int64(_slot(state, bits))
+        slot = _slot(state, bits)
         while True:
             other = last_seen[slot]
             if other < 0:
@@ -136,18 +179,21 @@ def previous_occurrence(symbols, width):
             if same:
                 previous[p] = other
                 break
-            slot = (slot + 1) & mask
+            slot = _next(slot, bits)
         last_seen[slot] = p
     return previous
 
 
 @_compiled(types.int64(_IDS, types.int64, types.int64))
 def distinct_in(previous, start, stop):
-    """Distinct runs among those starting in ``[start, stop)``: the ones first seen there."""
+    """Distinct runs among those starting in ``[start, stop)``: the ones first seen there.
+
+    Indexing a slice from 0 lets the compiler drop negative-index handling and vectorise.
+    """
+    window = previous[start:stop]
     count = 0
-    for p in range(start, stop):
-        if previous[p] < start:
-            count += 1
+    for p in range(len(window)):
+        count += window[p] < start
     return count
 
 
