@@ -36,7 +36,7 @@ _IDS = types.Array(types.int64, 1, "C")
 _FLAGS = types.Array(types.boolean, 1, "C")
 
 
-def _compiled(*signatures: str | tuple):
+def _compiled(*signatures: object):
     """Eager, cached, GIL-free: veRL's reward managers call the score from a thread pool."""
     return njit(list(signatures), cache=True, nogil=True)
 
@@ -63,6 +63,18 @@ def _next(slot, bits):
 def _slot(state, bits):
     """Fibonacci hashing: the top ``bits`` bits of the state times the golden ratio."""
     return (state * _GOLDEN) >> np.uint64(64 - bits)
+
+
+_RUNS = (_BYTES, _CODE_POINTS, _IDS)
+
+
+@_compiled(*(types.boolean(runs, types.int64, types.int64, types.int64) for runs in _RUNS))
+def _equal_runs(symbols, first, second, length):
+    """Whether the runs at ``first`` and ``second`` are equal: the test a hash match must pass."""
+    for k in range(length):
+        if symbols[first + k] != symbols[second + k]:
+            return False
+    return True
 
 
 @_compiled(_IDS(_BYTES, _FLAGS), _IDS(_CODE_POINTS, _FLAGS))
@@ -104,16 +116,13 @@ def word_ids(codes, space):
                 ids[w] = distinct
                 distinct += 1
                 break
-            if hashes[other] == hashes[w] and bounds[2 * other + 1] - bounds[2 * other] == length:
-                origin = bounds[2 * other]
-                same = True
-                for i in range(length):
-                    if codes[origin + i] != codes[start + i]:
-                        same = False
-                        break
-                if same:
-                    ids[w] = ids[other]
-                    break
+            if (
+                hashes[other] == hashes[w]
+                and bounds[2 * other + 1] - bounds[2 * other] == length
+                and _equal_runs(codes, bounds[2 * other], start, length)
+            ):
+                ids[w] = ids[other]
+                break
             slot = _next(slot, bits)
     return ids
 
@@ -129,9 +138,6 @@ def previous_occurrence(symbols: np.ndarray, width: int) -> np.ndarray:
     if symbol_bits * width <= 63:
         return _previous_packed(symbols, width, symbol_bits)
     return _previous_compared(symbols, width)
-
-
-_RUNS = (_BYTES, _CODE_POINTS, _IDS)
 
 
 @_compiled(*(_IDS(runs, types.int64, types.int64) for runs in _RUNS))
@@ -171,12 +177,7 @@ def _previous_compared(symbols, width):
             if other < 0:
                 previous[p] = -1
                 break
-            same = True
-            for k in range(width):
-                if symbols[other + k] != symbols[p + k]:
-                    same = False
-                    break
-            if same:
+            if _equal_runs(symbols, other, p, width):
                 previous[p] = other
                 break
             slot = _next(slot, bits)
