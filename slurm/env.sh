@@ -24,6 +24,9 @@ export HF_HOME=${HF_HOME:-$HOME/.cache/huggingface}
 # use offline: the job prints the `wandb sync` command to upload the run afterwards.
 # export WANDB_MODE=offline
 # export WANDB_ENTITY=my-team
+# The project slurm/eval.sbatch logs its results table to (unset: the eval job does not use W&B;
+# training and SFT take theirs from trainer.project_name).
+# export WANDB_PROJECT=justrl-eval
 
 # --- NCCL ----------------------------------------------------------------------------------------
 export NCCL_DEBUG=${NCCL_DEBUG:-WARN}

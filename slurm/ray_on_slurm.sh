@@ -1,16 +1,24 @@
 # shellcheck shell=bash
 # Ray on Slurm for justrl, sourced by slurm/train.sbatch, sft.sbatch and eval.sbatch.
 #
+# Two ways to launch (JUSTRL_LAUNCH, fixed by each .sbatch):
+#   ray       (train, eval) a Ray cluster over the allocation, the command once on the head; veRL's
+#             RL trainer and vLLM place their workers through Ray;
+#   per-node  (sft) no Ray: the command once on every node (srun, one task a node) with MASTER_ADDR
+#             (the first node) and MASTER_PORT exported; each copy starts torchrun for its node's GPUs
+#             and finds its node rank in SLURM_NODEID. veRL's SFT trainer is torch.distributed SPMD.
+#
 # What a job does, in order:
 #   1. settings: slurm/env.sh (the file each site edits once), then the defaults below;
 #   2. the run directory and W&B run id, from the experiment (or recipe) name and the job id, which a
 #      requeue keeps: a requeued job resumes the same run instead of starting a new one;
 #   3. the preflight (JUSTRL_CHECK_CMD, e.g. justrl-check) on the head node: a bad config fails in
 #      seconds, before any Ray process or GPU is touched;
-#   4. a Ray head on the first node and one Ray worker on every other node, each an `srun` step;
-#      then a wait until every node has joined with its GPUs (CPUs in the smoke mode), which names
-#      the missing node when one does not come;
-#   5. the job's command on the head with the overrides; Ray is torn down however the job ends;
+#   4. ray: a Ray head on the first node and one Ray worker on every other node, each an `srun`
+#      step; then a wait until every node has joined with its GPUs (CPUs in the smoke mode), which
+#      names the missing node when one does not come;
+#   5. ray: the job's command on the head with the overrides; Ray is torn down however the job ends;
+#      per-node: one `srun` step running the command on every node; a copy that fails ends the others;
 #   6. on USR1 (sbatch --signal=B:USR1@SECONDS, before the time limit) the script touches
 #      $JUSTRL_SAVE_REQUEST_FILE (<run dir>/SAVE_AND_EXIT); the trainer sees it, saves a checkpoint and
 #      exits; the script then requeues the job (scontrol requeue), which resumes from that checkpoint.
@@ -33,11 +41,16 @@
 #   JUSTRL_RAY_TMPDIR         Ray temp dir on every node (keep it short: Unix socket paths) [/tmp/ray-<job id>]
 #   JUSTRL_RAY_START_ARGS     extra `ray start` arguments for every node (word-split) []
 #   JUSTRL_RAY_WAIT_TIMEOUT   seconds for every node to join             [300]
+#   JUSTRL_MASTER_ADDR        per-node jobs: torch.distributed master    [the first node's name]
+#   JUSTRL_MASTER_PORT        per-node jobs: its port                    [JUSTRL_RAY_PORT + 4]
 #   JUSTRL_SAVE_TIMEOUT       seconds the command gets to checkpoint after USR1 [time left - 60, else 300]
 #   JUSTRL_MAX_RESTARTS       no more self-requeues after this many restarts [20]
 #   JUSTRL_CHECK_CMD          preflight, run with the overrides; empty skips it [set by each .sbatch]
 #   JUSTRL_JOB_CMD            the job's command, run with the overrides  [set by each .sbatch]
-#   JUSTRL_SMOKE              1: CPUs instead of GPUs and slurm/smoke_job.py instead of JUSTRL_JOB_CMD [0]
+#   JUSTRL_CPU_ONLY           1: no GPUs: Ray on CPUs, the real command (e.g. justrl-eval engine.kind=transformers,
+#                             justrl-sft --cfg job) [0]
+#   JUSTRL_SMOKE              1: CPU only, and instead of JUSTRL_JOB_CMD slurm/smoke_job.py (ray) or
+#                             slurm/smoke_node.py (per-node), which print what the command would get [0]
 # Ports derive from the job id so that two jobs sharing a node do not collide.
 #
 # Exported to the command and to every Ray process (the trainer runs inside Ray actors):
@@ -92,10 +105,18 @@ has_override() {
   override_value "$@" >/dev/null
 }
 
-# The run's name: the experiment name, else the recipe, else the job kind; filesystem-safe.
+# The run's name: the experiment name, else the recipe, else the model's directory name (eval),
+# else the job kind; filesystem-safe.
 run_name() {
-  local name
-  name=$(override_value trainer.experiment_name "$@") || name=$(override_value recipe "$@") || name=$JUSTRL_JOB_KIND
+  local name model
+  if ! name=$(override_value trainer.experiment_name "$@") && ! name=$(override_value recipe "$@"); then
+    if model=$(override_value model "$@"); then
+      model=${model%/}
+      name=${model##*/}
+    else
+      name=$JUSTRL_JOB_KIND
+    fi
+  fi
   name=${name//[^A-Za-z0-9._-]/_}
   printf '%s' "${name:-$JUSTRL_JOB_KIND}"
 }
@@ -122,24 +143,32 @@ load_settings() {
   : "${JUSTRL_RAY_CLIENT_PORT:=$((JUSTRL_RAY_PORT + 1))}"
   : "${JUSTRL_RAY_DASHBOARD_PORT:=$((JUSTRL_RAY_PORT + 2))}"
   : "${JUSTRL_RAY_AGENT_PORT:=$((JUSTRL_RAY_PORT + 3))}"
+  : "${JUSTRL_MASTER_PORT:=$((JUSTRL_RAY_PORT + 4))}"
   : "${JUSTRL_RAY_TMPDIR:=/tmp/ray-$SLURM_JOB_ID}"
   : "${JUSTRL_RAY_START_ARGS:=}"
   : "${JUSTRL_RAY_WAIT_TIMEOUT:=300}"
   : "${JUSTRL_MAX_RESTARTS:=20}"
   : "${JUSTRL_SMOKE:=0}"
+  : "${JUSTRL_CPU_ONLY:=$JUSTRL_SMOKE}"
   if [[ -n $JUSTRL_ACTIVATE ]]; then
     set +u # activation scripts (conda, modules) read unset variables
     eval "$JUSTRL_ACTIVATE" || die 2 "JUSTRL_ACTIVATE failed: $JUSTRL_ACTIVATE"
     set -u
   fi
-  command -v ray >/dev/null || die 2 "'ray' is not on PATH after JUSTRL_ACTIVATE='$JUSTRL_ACTIVATE'; set it to activate the justrl environment"
-  : "${JUSTRL_RAY_HEAD_IP:=$(hostname -I 2>/dev/null | awk '{print $1}')}"
-  [[ -n $JUSTRL_RAY_HEAD_IP ]] || die 2 "cannot find this node's IP address; set JUSTRL_RAY_HEAD_IP"
+  if [[ $JUSTRL_LAUNCH == ray ]]; then
+    require_on_path ray
+    : "${JUSTRL_RAY_HEAD_IP:=$(hostname -I 2>/dev/null | awk '{print $1}')}"
+    [[ -n $JUSTRL_RAY_HEAD_IP ]] || die 2 "cannot find this node's IP address; set JUSTRL_RAY_HEAD_IP"
+  fi
 }
 
-# GPUs a node: the setting, else what Slurm gave this (head) node; 0 in the smoke mode.
+require_on_path() {
+  command -v "$1" >/dev/null || die 2 "'$1' is not on PATH after JUSTRL_ACTIVATE='$JUSTRL_ACTIVATE'; set it to activate the justrl environment"
+}
+
+# GPUs a node: the setting, else what Slurm gave this (head) node; 0 when CPU only (and smoke).
 gpus_per_node() {
-  if [[ $JUSTRL_SMOKE == 1 ]]; then
+  if [[ $JUSTRL_CPU_ONLY == 1 ]]; then
     printf 0
   elif [[ -n ${JUSTRL_GPUS_PER_NODE:-} ]]; then
     printf '%s' "$JUSTRL_GPUS_PER_NODE"
@@ -202,11 +231,11 @@ run_preflight() {
     log "preflight: skipped (JUSTRL_CHECK_CMD is empty)"
     return 0
   fi
-  log "preflight: $JUSTRL_CHECK_CMD (on $(hostname -s), before any Ray process starts)"
+  log "preflight: $JUSTRL_CHECK_CMD (on $(hostname -s), before anything starts on the nodes)"
   local status=0
   (cd "$JUSTRL_ROOT" && bash -c "$JUSTRL_CHECK_CMD \"\$@\"" "$JUSTRL_CHECK_CMD" "${OVERRIDES[@]}") || status=$?
   if [[ $status != 0 ]]; then
-    die "$status" "preflight failed (exit $status): fix the errors above; no Ray process was started"
+    die "$status" "preflight failed (exit $status): fix the errors above; nothing was started on the nodes"
   fi
   log "preflight: passed"
 }
@@ -289,6 +318,25 @@ stop_ray_cluster() {
   log "ray: stopped"
 }
 
+# --- per-node launch ---------------------------------------------------------------------------
+
+export_torch_master() {
+  export MASTER_ADDR=${JUSTRL_MASTER_ADDR:-$1}
+  export MASTER_PORT=$JUSTRL_MASTER_PORT
+  log "per node: no Ray; one copy of the command on each node, torch.distributed master $MASTER_ADDR:$MASTER_PORT"
+}
+
+# The shell command that runs COMMAND once on each of NODES nodes, with this node's CPUs and GPUs
+# (steps get neither by default everywhere); --label prefixes each output line with the node rank.
+per_node_command() {
+  local nodes=$1 gpus=$2 command=$3
+  local -a gres=()
+  [[ $gpus -gt 0 ]] && gres=(--gres="gpu:$gpus")
+  printf '%q ' srun --overlap --nodes="$nodes" --ntasks="$nodes" --ntasks-per-node=1 \
+    --cpus-per-task="$JUSTRL_CPUS_PER_NODE" "${gres[@]}" --kill-on-bad-exit=1 --label
+  printf '%s' "$command"
+}
+
 # --- signals, requeue ------------------------------------------------------------------------
 
 SAVE_REQUESTED=0
@@ -296,11 +344,13 @@ REQUEUEING=0
 COMMAND_PID=
 WATCHDOG_PID=
 
-# Seconds the command may spend checkpointing: up to a minute before the time limit.
+# Seconds the command may spend checkpointing: up to a minute before the time limit. Called from
+# the USR1 trap, where a bare `return` would return the interrupted `wait`'s status (> 128) and
+# `set -e` would end the job: hence `return 0`.
 save_timeout() {
   if [[ -n ${JUSTRL_SAVE_TIMEOUT:-} ]]; then
     printf '%s' "$JUSTRL_SAVE_TIMEOUT"
-    return
+    return 0
   fi
   local end
   end=$(squeue -h -j "$SLURM_JOB_ID" -o %e 2>/dev/null || true)
@@ -387,9 +437,10 @@ run_command() {
 
 # --- main ------------------------------------------------------------------------------------
 
-# justrl_slurm_main [overrides...]: the whole job. The .sbatch sets JUSTRL_JOB_KIND, JUSTRL_JOB_CMD,
-# JUSTRL_CHECK_CMD, JUSTRL_ALLOCATION_OVERRIDES (pass trainer.nnodes / n_gpus_per_node) and
-# JUSTRL_RESUME_OVERRIDES (pass trainer.resume_mode / default_local_dir) before calling it.
+# justrl_slurm_main [overrides...]: the whole job. The .sbatch sets JUSTRL_JOB_KIND, JUSTRL_LAUNCH
+# (ray or per-node), JUSTRL_JOB_CMD, JUSTRL_CHECK_CMD, JUSTRL_ALLOCATION_OVERRIDES (pass
+# trainer.nnodes / n_gpus_per_node) and JUSTRL_RESUME_OVERRIDES (pass trainer.resume_mode /
+# default_local_dir) before calling it.
 justrl_slurm_main() {
   [[ -n ${SLURM_JOB_ID:-} ]] || die 2 "not inside a Slurm job: submit with sbatch slurm/$JUSTRL_JOB_KIND.sbatch ..."
   load_settings
@@ -397,22 +448,32 @@ justrl_slurm_main() {
   mapfile -t nodes < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
   local gpus
   gpus=$(gpus_per_node)
-  if [[ $JUSTRL_SMOKE != 1 && $gpus == 0 ]]; then
-    die 2 "no GPUs in this allocation: submit with --gpus-per-node=N (or set JUSTRL_GPUS_PER_NODE), or JUSTRL_SMOKE=1 for a CPU smoke run"
+  if [[ $JUSTRL_CPU_ONLY != 1 && $gpus == 0 ]]; then
+    die 2 "no GPUs in this allocation: submit with --gpus-per-node=N (or set JUSTRL_GPUS_PER_NODE), or JUSTRL_CPU_ONLY=1 to run on CPUs, JUSTRL_SMOKE=1 for a CPU smoke run"
   fi
   export_run_identity "$@"
-  export_ray_auth
   build_overrides "${#nodes[@]}" "$gpus" "$@"
   local command=$JUSTRL_JOB_CMD
-  [[ $JUSTRL_SMOKE == 1 ]] && command="python $(printf %q "$JUSTRL_ROOT/slurm/smoke_job.py")"
+  if [[ $JUSTRL_SMOKE == 1 ]]; then
+    local smoke=smoke_job.py
+    [[ $JUSTRL_LAUNCH == per-node ]] && smoke=smoke_node.py
+    command="python $(printf %q "$JUSTRL_ROOT/slurm/$smoke")"
+  fi
+  require_on_path "${command%% *}"
   log "job $SLURM_JOB_ID ($JUSTRL_JOB_KIND) restart count ${SLURM_RESTART_COUNT:-0} on ${#nodes[@]} node(s): ${nodes[*]}"
-  log "gpus per node: $gpus, cpus per node: $JUSTRL_CPUS_PER_NODE, smoke mode: $JUSTRL_SMOKE"
+  log "gpus per node: $gpus, cpus per node: $JUSTRL_CPUS_PER_NODE, cpu only: $JUSTRL_CPU_ONLY, smoke mode: $JUSTRL_SMOKE"
   log "run dir: $JUSTRL_RUN_DIR (run id $JUSTRL_RUN_ID, W&B run id $WANDB_RUN_ID, resume: $([[ $JUSTRL_RESUME_OVERRIDES == 1 ]] && echo auto || echo off))"
   trap on_usr1 USR1
   trap on_term TERM
   trap on_exit EXIT
   run_preflight
-  start_ray_cluster "$gpus" "${nodes[@]}"
+  if [[ $JUSTRL_LAUNCH == per-node ]]; then
+    export_torch_master "${nodes[0]}"
+    command=$(per_node_command "${#nodes[@]}" "$gpus" "$command")
+  else
+    export_ray_auth
+    start_ray_cluster "$gpus" "${nodes[@]}"
+  fi
   local status=0
   run_command "$command" || status=$?
   log "command exited with status $status"

@@ -51,6 +51,8 @@ def test_scripts_are_shellcheck_clean():
         (["trainer.experiment_name=a", "++trainer.experiment_name=\"b/c\""], "b_c"),
         (["recipe=justtinker_qwen3_4b_rl", "data.max_response_length=8192"], "justtinker_qwen3_4b_rl"),
         (["data.train_batch_size=32"], "train"),
+        (["model=/ckpt/global_step_800/merged/", "n=4"], "merged"),
+        (["model=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"], "DeepSeek-R1-Distill-Qwen-1.5B"),
     ],
 )
 def test_run_name_comes_from_the_experiment_then_the_recipe(args, name):
@@ -69,6 +71,30 @@ def test_allocation_and_resume_overrides_fill_only_the_keys_the_user_left_out():
     user = ["recipe=x", "trainer.n_gpus_per_node=4", "trainer.resume_mode=disable", "+trainer.default_local_dir=/ck"]
     assert bootstrap(print_overrides, *user).splitlines() == user + ["trainer.nnodes=4"]
     assert bootstrap('build_overrides 1 0 "$@"; printf "%s\\n" "${OVERRIDES[@]}"', "recipe=x").splitlines()[1] == "trainer.nnodes=1"
+
+
+def test_per_node_command_gives_each_node_one_task_with_its_cpus_and_gpus():
+    settings = "JUSTRL_CPUS_PER_NODE=64; "
+    assert bootstrap(settings + "per_node_command 4 8 justrl-sft") == (
+        "srun --overlap --nodes=4 --ntasks=4 --ntasks-per-node=1 --cpus-per-task=64 --gres=gpu:8 "
+        "--kill-on-bad-exit=1 --label justrl-sft"
+    )
+    assert bootstrap(settings + "per_node_command 1 0 'python /a\\ b/smoke_node.py'") == (
+        "srun --overlap --nodes=1 --ntasks=1 --ntasks-per-node=1 --cpus-per-task=64 --kill-on-bad-exit=1 --label "
+        "python /a\\ b/smoke_node.py"
+    )
+
+
+def test_eval_job_grades_with_wandb_only_when_a_project_is_set_and_wandb_is_on(tmp_path):
+    eval_job = load("eval_job")
+    out = tmp_path / "eval"
+    assert eval_job.grade_args(out, {}) == [str(out)]
+    assert eval_job.grade_args(out, {"WANDB_PROJECT": "p"}) == [str(out), "--wandb-project", "p"]
+    assert eval_job.grade_args(out, {"WANDB_PROJECT": "p", "WANDB_MODE": "disabled"}) == [str(out)]
+    request = tmp_path / "SAVE_AND_EXIT"
+    assert not eval_job.stop_requested({"JUSTRL_SAVE_REQUEST_FILE": str(request)}) and not eval_job.stop_requested({})
+    request.touch()
+    assert eval_job.stop_requested({"JUSTRL_SAVE_REQUEST_FILE": str(request)})
 
 
 def test_an_incomplete_cluster_is_described_node_by_node():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "squeue")
 READY_TIMEOUT = 30.0
+CREDENTIAL_CLOCK_SECONDS = 1.1  # Slurm compares credential and revocation times in whole seconds
 
 
 def missing_binaries() -> list[str]:
@@ -203,7 +204,14 @@ PartitionName=debug Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE St
         return self.wait(job_id, lambda j: j.state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"), timeout)
 
     def release_requeued(self, job_id: str, timeout: float) -> Job:
-        """Slurm keeps a requeued batch job ineligible for two minutes; start it now instead."""
+        """Slurm keeps a requeued batch job ineligible for two minutes; start it now instead.
+
+        Not at once: slurmd refuses ("Job credential revoked") a launch whose credential was issued
+        in the same second as the requeue revoked the old one, and fails the job. So wait for the
+        node to finish the old run and for the clock to pass that second.
+        """
         job = self.wait(job_id, lambda j: j.restarts >= 1 and j.state == "PENDING", timeout)
+        self._wait_for(self.all_idle, "the nodes to finish the requeued run", timeout)
+        time.sleep(CREDENTIAL_CLOCK_SECONDS)
         self.run("scontrol", "update", f"jobid={job_id}", "StartTime=now")
         return job
