@@ -1,6 +1,6 @@
 """Ending veRL's training loop cleanly after the current step, with a checkpoint on disk.
 
-Two things stop a JustRL run early: the health monitor (justrl.health) and a save request from
+Two things stop a JustRL training run early: the health monitor (justrl.health) and a save request from
 Slurm before the time limit (slurm/ray_on_slurm.sh touches JUSTRL_SAVE_REQUEST_FILE on USR1, then
 requeues the job, which resumes from this checkpoint with trainer.resume_mode=auto). Both end the
 loop the same way: veRL's `fit` re-checks `global_steps <= total_training_steps` after each step and
@@ -24,11 +24,17 @@ def end_after_this_step(trainer: Any) -> None:
     trainer.total_training_steps = trainer.global_steps
 
 
+def save_requested() -> bool:
+    """Whether the Slurm job asked this run to save its work and stop (its time limit is near)."""
+    request = os.environ.get(SAVE_REQUEST_ENV)
+    return bool(request) and Path(request).exists()
+
+
 def honour_save_request(trainer: Any) -> bool:
     """Checkpoint and stop when the Slurm job asked for it; the request is consumed once honoured."""
-    request = os.environ.get(SAVE_REQUEST_ENV)
-    if not request or not Path(request).exists():
+    if not save_requested():
         return False
+    request = os.environ[SAVE_REQUEST_ENV]
     end_after_this_step(trainer)
     Path(request).unlink(missing_ok=True)
     print(f"[justrl] step {trainer.global_steps}: checkpoint saved on request ({request}); exiting for requeue", flush=True)

@@ -92,6 +92,22 @@ def test_resume_after_crash_asks_only_for_missing_problems(aime, tmp_path):
     assert run(again, aime, path) == 0 and again.calls == []
 
 
+def test_save_request_stops_new_shards_and_a_rerun_resumes(aime, tmp_path, monkeypatch, capsys):
+    from justrl.loop_control import SAVE_REQUEST_ENV
+
+    request = tmp_path / "SAVE_AND_EXIT"
+    request.touch()
+    monkeypatch.setenv(SAVE_REQUEST_ENV, str(request))
+    path = tmp_path / "AIME24.jsonl"
+    assert run(engine_for(aime), aime, path) == 4  # the shard in flight is finished and saved
+    assert indices(path) == [0, 1, 2, 3]
+    assert "stopped at the job's save request" in capsys.readouterr().err
+    request.unlink()
+    engine = engine_for(aime)
+    assert run(engine, aime, path) == 26
+    assert [p for call in engine.calls for p in call] == [i.problem for i in aime[4:]]
+
+
 def test_shards_in_flight_are_saved_when_another_fails(aime, tmp_path):
     path = tmp_path / "AIME24.jsonl"
     engine = engine_for(aime, concurrency=3, fail_on={aime[9].problem})

@@ -8,6 +8,7 @@ flight, and a rerun asks the engine only for problems without a record.
 from __future__ import annotations
 
 import json
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from tqdm import tqdm
 from justrl.eval.benchmarks import EvalItem
 from justrl.eval.engine import Completion, GenerationEngine, SamplingSpec
 from justrl.eval.records import ResumeMismatch, append_records, make_record, open_for_resume
+from justrl.loop_control import save_requested
 
 MANIFEST = "run.json"
 
@@ -129,7 +131,8 @@ def run_benchmarks(
     All benchmarks feed one queue of shards, so a replica that finishes its last AIME shard
     takes a MATH-500 shard instead of idling while another replica finishes AIME's longest
     response. When a shard fails, the shards already in flight are still drained and written
-    before the error is raised again, so a failure never discards finished GPU work.
+    before the error is raised again, so a failure never discards finished GPU work. A save
+    request from the Slurm job (its time limit is near) stops new shards the same way.
     """
     todo = {job.name: _pending_work(job) for job in jobs}
     bars = {
@@ -164,10 +167,13 @@ def run_benchmarks(
                 append_records(shard[0].path, records)
                 written[shard[0].name] += len(records)
                 bars[shard[0].name].update(len(records))
-                if error is None:
+                if error is None and not save_requested():
                     submit_next()
     for bar in bars.values():
         bar.close()
     if error is not None:
         raise error
+    if save_requested() and next(shards, None) is not None:
+        print("justrl-eval: stopped at the job's save request; finished shards are on disk and a rerun resumes",
+              file=sys.stderr)
     return written
