@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from tqdm import tqdm
 
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
-from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
+from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch, write_json
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import extract_answer, with_suffix
 from data_prep.tokens import user_prompt_lengths
@@ -189,6 +188,5 @@ def build_benchmarks(
         build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings)
         for spec in tqdm(specs, desc="benchmarks", unit=" set")
     ]
-    combined = Path(out_dir) / "benchmarks.summary.json"
-    combined.write_text(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(Path(out_dir) / "benchmarks.summary.json", [s.to_dict() for s in summaries])
     return summaries

@@ -7,7 +7,6 @@ Eval problems shorter than n words are matched by their whole normalised text in
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from tqdm import tqdm
 from data_prep.benchmarks import Registry, load_registry
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
+from data_prep.output import write_json
 from data_prep.sources import column_values, open_source, path_type
 from data_prep.text import normalize_words
 
@@ -140,8 +140,7 @@ def run_decontam(
     hits = find_overlaps(tqdm(train, desc="decontam", unit=" problems", mininterval=1.0), items, n)
     result = report(hits, items, n, train_label, settings["max_train_ids_listed"])
     print_report(result)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out, result)
     print(f"decontam report written to {out}")
     return result
 

@@ -80,6 +80,13 @@ def sft_batch(user_turns: list[str], answers: list[str], index: list[int], split
     return pa.RecordBatch.from_arrays([messages, _extra_info(index, split, source_id)], schema=SFT_SCHEMA)
 
 
+def write_json(path: Path, data: object) -> Path:
+    """Every JSON file justrl-prep writes (summaries, reports): indented, UTF-8 as is, one final newline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
 class ParquetSink:
     """Write batches to `<path>.partial`, renaming to `path` only when the build completes.
 
@@ -146,6 +153,4 @@ class Summary:
         return f"{self.builder}: {self.rows_in} rows in, {self.rows_out} rows out; dropped: {drops}"
 
     def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        return write_json(path, self.to_dict())
