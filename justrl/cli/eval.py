@@ -24,18 +24,29 @@ from justrl.eval.records import ResumeMismatch
 ENGINES = ("vllm", "transformers")
 
 
-def load_config(overrides: list[str]) -> DictConfig:
-    """configs/eval/default.yaml as its own config directory, so its `model` and `data_dir`
-    keys are plain keys, not the training recipes' config groups of the same names."""
+def load_config(overrides: list[str], config_name: str = "default") -> DictConfig:
+    """A config of configs/eval/ (default.yaml unless named) with that folder as its own config
+    directory, so its `model` and `data_dir` keys are plain keys, not the training recipes'
+    config groups of the same names."""
     config_dir = resources.files("justrl.configs").joinpath("eval")
     with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-        return compose(config_name="default", overrides=overrides)
+        return compose(config_name=config_name, overrides=overrides)
 
 
 def _model_id(model: str) -> str:
     """Local directories by absolute path (a rerun from elsewhere resumes); hub ids as given."""
     path = Path(model).expanduser()
     return str(path.resolve()) if path.exists() else model
+
+
+def load_tokenizer(model: str) -> Any:
+    """The model's tokenizer (its chat template renders the prompts); a one-line error otherwise."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as exc:
+        raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
 
 
 def build_engine(cfg: DictConfig, model: str) -> GenerationEngine:
@@ -90,12 +101,7 @@ def run(cfg: DictConfig) -> Path:
     out = Path(cfg.out or Path("eval_results") / Path(model.rstrip("/")).name)
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
+    tokenizer = load_tokenizer(model)
     write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
     engine = build_engine(cfg, model)
     jobs = [

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
+from functools import partial
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, run_command
+from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, load_config, load_tokenizer, run_command
 from justrl.eval.benchmarks import EvalInputError, EvalItem
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import read_records
@@ -24,13 +23,6 @@ from justrl.sft.format_rates import FormatRates, render_rates, score_records
 
 COMMAND = "justrl-format-check"
 NAME = "format_check"
-
-
-def load_config(overrides: list[str]) -> DictConfig:
-    """configs/eval/format_check.yaml, which extends justrl-eval's defaults (engine, sampling)."""
-    config_dir = resources.files("justrl.configs").joinpath("eval")
-    with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-        return compose(config_name=NAME, overrides=overrides)
 
 
 def load_prompts(path: Path, limit: int | None) -> list[EvalItem]:
@@ -61,8 +53,6 @@ def load_prompts(path: Path, limit: int | None) -> list[EvalItem]:
 
 def sample(cfg: DictConfig) -> Path:
     """Generate n responses for each prompt into out/responses.jsonl; returns that file."""
-    from transformers import AutoTokenizer
-
     if cfg.n < 1:
         raise EvalInputError(f"n={cfg.n}; expected a positive integer")
     _check_engine(cfg.engine.kind)
@@ -70,10 +60,7 @@ def sample(cfg: DictConfig) -> Path:
     items = load_prompts(Path(cfg.data), cfg.limit)
     out = Path(cfg.out or Path(NAME) / Path(model.rstrip("/")).name)
     sampling = _sampling(cfg)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise EvalInputError(f"cannot load the tokenizer of model={model!r}: {str(exc).splitlines()[0]}") from exc
+    tokenizer = load_tokenizer(model)
     write_manifest(out, make_manifest(model, None, sampling, {NAME: cfg.n}))
     job = BenchmarkJob(NAME, items, render_prompts(tokenizer, items), cfg.n, out / "responses.jsonl")
     engine = build_engine(cfg, model)
@@ -109,7 +96,8 @@ def run(cfg: DictConfig) -> FormatRates:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(COMMAND, run, load_config, argv)
+    # configs/eval/format_check.yaml extends justrl-eval's defaults (engine, sampling).
+    return run_command(COMMAND, run, partial(load_config, config_name=NAME), argv)
 
 
 if __name__ == "__main__":
