@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.health.alerts import emit
-from justrl.health.metrics import records_from_rollouts, step_metrics, validation_metrics
+from justrl.health.metrics import records_from_rollouts, step_metrics
 from justrl.health.monitor import HealthMonitor, StopDecision
 
 # What `_compute_metrics` must fetch from TransferQueue for `train_metrics`.
@@ -61,10 +61,6 @@ class TrainingHealth:
             (tags[i]["response_len"] for i in keep),
         )
         return step_metrics(records, self.max_response_length)
-
-    @staticmethod
-    def validation_metrics(data_sources: Sequence[str], infos: Mapping[str, Sequence[Any]]) -> dict[str, float]:
-        return validation_metrics(data_sources, infos)
 
     def observe(self, step: int, metrics: dict[str, float]) -> StopDecision | None:
         """Judge the step, alert on each warning, add `justrl/health/*` to `metrics`, record a stop."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from justrl.health.metrics import validation_metrics
 from justrl.health.monitor import StopDecision
-from justrl.loop_control import end_after_this_step
 from justrl.health.trainer_hooks import TRAIN_FIELDS, TrainingHealth
+from justrl.loop_control import end_after_this_step
 
 
 def health_of(trainer: Any) -> TrainingHealth | None:
@@ -52,7 +53,7 @@ def after_save_checkpoint(trainer: Any) -> None:
 def add_validation_metrics(trainer: Any, data_sources, reward_extra_infos_dict, metrics: dict) -> None:
     health = health_of(trainer)
     if health is not None:
-        metrics.update(health.validation_metrics(data_sources, reward_extra_infos_dict))
+        metrics.update(validation_metrics(data_sources, reward_extra_infos_dict))
         trainer._justrl_last_val = (trainer.global_steps, dict(metrics))
 
 
