@@ -31,8 +31,8 @@ class EvalItem:
     text: str
 
 
-def ngrams(text: str, n: int) -> set[str]:
-    words = normalize_words(text)
+def ngrams(words: list[str], n: int) -> set[str]:
+    """Word n-grams of already normalised words (each text is normalised once, then reused)."""
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -74,19 +74,21 @@ def find_overlaps(train: Iterable[tuple[int, str]], items: list[EvalItem], n: in
     by_gram: dict[str, list[EvalItem]] = defaultdict(list)
     by_text: dict[str, list[EvalItem]] = defaultdict(list)
     for item in items:
-        grams = ngrams(item.text, n)
+        words = normalize_words(item.text)
+        grams = ngrams(words, n)
         if grams:
             for gram in grams:
                 by_gram[gram].append(item)
         else:
-            by_text[" ".join(normalize_words(item.text))].append(item)
+            by_text[" ".join(words)].append(item)
     hits: dict[tuple[str, int], dict] = {}
     for row, text in train:
+        words = normalize_words(text)
         matched: dict[EvalItem, int] = defaultdict(int)
-        for gram in ngrams(text, n) & by_gram.keys():
+        for gram in ngrams(words, n) & by_gram.keys():
             for item in by_gram[gram]:
                 matched[item] += 1
-        for item in by_text.get(" ".join(normalize_words(text)), []):
+        for item in by_text.get(" ".join(words), []):
             matched[item] += 1
         for item, count in matched.items():
             hit = hits.setdefault((item.benchmark, item.index), {"shared_ngrams": 0, "train_rows": []})
