@@ -54,8 +54,10 @@ class _DapoState:
 
     def measure(self, problems: list[str]) -> None:
         """Tokenise (batched) the problems not measured yet; no-op without a tokenizer."""
+        if self.tokenizer is None:
+            return
         new = sorted({p for p in problems if p and p not in self.too_long})
-        if self.tokenizer is None or not new:
+        if not new:
             return
         lengths = user_prompt_lengths(self.tokenizer, [with_suffix(p, self.suffix) for p in new])
         self.too_long.update((p, n > self.max_len) for p, n in zip(new, lengths, strict=True))
