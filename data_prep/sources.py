@@ -89,10 +89,6 @@ def open_source(source: str | Path, split: str = "train", config: str | None = N
     raise PrepError(f"source {source!r}: not an existing file or folder, and not a hub id of the form owner/name")
 
 
-def _describe(expected: pa.DataType | str) -> str:
-    return expected if isinstance(expected, str) else str(expected)
-
-
 def path_type(schema: pa.Schema, path: str, label: str) -> pa.DataType:
     """The Arrow type at a dotted column path, or a PrepError naming the file and the column."""
     parts = path.split(".")
@@ -128,7 +124,7 @@ def require_list_of(schema: pa.Schema, column: str, value: pa.DataType, label: s
     is_list = pa.types.is_list(typ) or pa.types.is_large_list(typ)
     inner = typ.value_type if is_list else None
     if not is_list or not (inner == value or (pa.types.is_large_string(inner) and value == pa.string())):
-        raise PrepError(f"{label}: column '{column}' expected list<{_describe(value)}>, found {typ}")
+        raise PrepError(f"{label}: column '{column}' expected list<{value}>, found {typ}")
 
 
 def column_values(batch: pa.RecordBatch, path: str) -> list:
