@@ -33,14 +33,10 @@ def _sft(cfg: DictConfig, recipe: str) -> None:
 
     try:
         check_gpus(cfg, recipe, _gpu_count())
-    except LaunchError as exc:
-        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
-        sys.exit(1)
-    report = run_sft_checks(cfg)
-    if not report.ok:
-        print_report(recipe, report, COMMAND)
-        sys.exit(1)
-    try:
+        report = run_sft_checks(cfg)
+        if not report.ok:
+            print_report(recipe, report, COMMAND)
+            sys.exit(1)
         exec_torchrun(cfg)
     except LaunchError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
