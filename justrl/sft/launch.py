@@ -33,6 +33,11 @@ def check_gpus(cfg: DictConfig, recipe: str, found: int) -> None:
         )
 
 
+def node_rank(env: Mapping[str, str]) -> str | None:
+    """This node's rank: torchrun's NODE_RANK when set, else the one srun gives each node."""
+    return env.get("NODE_RANK", env.get("SLURM_NODEID"))
+
+
 def torchrun_command(cfg: DictConfig, config_file: Path, env: Mapping[str, str]) -> list[str]:
     """torchrun for this node: standalone on one node; static rendezvous on MASTER_ADDR otherwise."""
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={cfg.trainer.n_gpus_per_node}"]
@@ -45,7 +50,7 @@ def torchrun_command(cfg: DictConfig, config_file: Path, env: Mapping[str, str])
                 f"trainer.nnodes={nnodes} needs MASTER_ADDR (the first node's address) and one justrl-sft per node; "
                 f"submit slurm/sft.sbatch, which sets both"
             )
-        rank = env.get("NODE_RANK", env.get("SLURM_NODEID"))
+        rank = node_rank(env)
         if rank is None:
             raise LaunchError("multi-node SFT needs this node's rank in NODE_RANK or SLURM_NODEID (set by srun)")
         cmd += [
@@ -61,7 +66,8 @@ def write_run_config(cfg: DictConfig, env: Mapping[str, str]) -> Path:
     """The resolved config beside the checkpoints: what every rank reads, and a record of the run."""
     out = Path(cfg.trainer.default_local_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"justrl_sft_config.node{env.get('NODE_RANK', env.get('SLURM_NODEID', '0'))}.yaml"
+    rank = node_rank(env)
+    path = out / f"justrl_sft_config.node{'0' if rank is None else rank}.yaml"
     OmegaConf.save(cfg, path, resolve=True)
     return path
 
