@@ -15,6 +15,9 @@ from reward_fns.format import has_boxed, has_think_block
 from reward_fns.result import VerifyResult
 from reward_fns.verify import VERIFIERS, dapo
 
+# Redundancy diagnostics of a response with no text to measure (read only, never mutated).
+_NO_STATS = dict.fromkeys(("compression", "ngram", "chunk_similarity", "score"), 0.0)
+
 
 def _ground_truth(value: object) -> object:
     """Numbers become strings; a ground truth written as ``\\boxed{x}`` (AIME24 files) becomes x."""
@@ -72,12 +75,10 @@ def compute_score(
             tuple(training_sources),
             dict(verifier_options or {}),
         )
-        stats = redundancy.analyze(text, redundancy_method) if text else dict.fromkeys(
-            ("compression", "ngram", "chunk_similarity", "score"), 0.0
-        )
+        stats = redundancy.analyze(text, redundancy_method) if text else _NO_STATS
     except Exception as error:  # noqa: BLE001  (the contract: never raise inside training)
         result = VerifyResult(False, None, f"reward error: {type(error).__name__}: {error}")
-        stats = dict.fromkeys(("compression", "ngram", "chunk_similarity", "score"), 0.0)
+        stats = _NO_STATS
     think = has_think_block(text, opened_by_prompt=think_opened_by_prompt)
     format_penalty = format_weight if result.correct and not think else 0.0
     redundancy_penalty = (
