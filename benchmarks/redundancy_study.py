@@ -20,11 +20,12 @@ DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "
 
 
 def _summary(texts: list[str]) -> str:
+    stats = {method: [analyze(text, method) for text in texts] for method in ("justtinker", "default")}
     cells = []
-    for method in ("justtinker", "default"):
-        scores = [analyze(text, method)["score"] for text in texts]
+    for method, results in stats.items():
+        scores = [r["score"] for r in results]
         cells.append(f"{method} mean {statistics.mean(scores):.3f} max {max(scores):.3f}")
-    chunk = statistics.mean(analyze(text, "default")["chunk_similarity"] for text in texts)
+    chunk = statistics.mean(r["chunk_similarity"] for r in stats["default"])
     return " | ".join(cells) + f" | chunk_sim mean {chunk:.3f}"
 
 
