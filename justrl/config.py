@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 RECIPES_PACKAGE = "justrl.recipes"
-SEARCH_PATH = ["pkg://verl.trainer.config", "pkg://justrl.configs"]
+CONFIGS_PACKAGE = "justrl.configs"
+SEARCH_PATH = ["pkg://verl.trainer.config", f"pkg://{CONFIGS_PACKAGE}"]
 
 
 class ConfigError(ValueError):
@@ -29,8 +30,17 @@ def recipes_dir() -> Path:
     return Path(str(importlib.resources.files(RECIPES_PACKAGE)))
 
 
+def _yaml_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
 def available_recipes() -> list[str]:
-    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
+    return _yaml_names(recipes_dir())
+
+
+def group_options(group: str) -> list[str]:
+    """The options of one of our config groups (`configs/<group>/*.yaml`), e.g. cluster or health."""
+    return _yaml_names(Path(str(importlib.resources.files(CONFIGS_PACKAGE))) / group)
 
 
 def split_recipe(argv: list[str]) -> tuple[str, list[str]]:
@@ -117,7 +127,7 @@ def _explain(exc: Exception, recipe: str, choices: list[str]) -> str:
         group_option = re.search(r"Could not find '([^']+)'", text)
         if group_option:
             group = group_option.group(1).split("/")[0]
-            options = _group_options(group)
+            options = group_options(group)
             listing = f"; available {group} options: {', '.join(options)}" if options else ""
             return f"unknown config choice '{group_option.group(1)}'{listing}"
     lines = [line.strip() for line in text.splitlines() if line.strip() and "hydra.cc" not in line]
@@ -134,11 +144,6 @@ def _suggest_key(recipe: str, key: str, choices: list[str]) -> str:
         return ""
     close = difflib.get_close_matches(leaf, [str(k) for k in node.keys()], n=1)
     return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
-
-
-def _group_options(group: str) -> list[str]:
-    folder = Path(str(importlib.resources.files("justrl.configs"))) / group
-    return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number"}

@@ -6,7 +6,6 @@ training run with `- /health: justrl` reading exactly the same thresholds.
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-CONFIG_MODULE = "justrl.configs"
+from justrl.config import CONFIGS_PACKAGE, group_options
+
 GROUP = "health"
 
 
@@ -25,14 +25,13 @@ class HealthConfigError(ValueError):
 
 def packaged_rule_sets() -> list[str]:
     """Names of the YAML files in the `health` config group (e.g. justrl, justtinker)."""
-    folder = Path(str(importlib.resources.files(CONFIG_MODULE))) / GROUP
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    return group_options(GROUP)
 
 
 def _compose_packaged(name: str) -> DictConfig:
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_module(CONFIG_MODULE, version_base=None):
+        with initialize_config_module(CONFIGS_PACKAGE, version_base=None):
             return compose(config_name=f"{GROUP}/{name}")
     finally:
         GlobalHydra.instance().clear()
