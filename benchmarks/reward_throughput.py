@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 from verl.utils.reward_score.math_dapo import compute_score as verl_dapo
 
+from data_prep.config import load_yaml
 from reward_fns.adapter import compute_score
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples
 from reward_fns.format import has_boxed, has_think_block
@@ -36,14 +37,8 @@ from reward_fns.redundancy import analyze, chunk_similarity, compression_publish
 from reward_fns.verify import dapo
 
 DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
-JUSTTINKER = {
-    "correct_score": 1.0,
-    "incorrect_score": 0.0,
-    "format_weight": 0.1,
-    "redundancy_weight": 0.3,
-    "redundancy_threshold": 0.3,
-    "redundancy_method": "justtinker",
-}
+# The recipe's own reward settings (configs/reward/justtinker.yaml), not a copy that could drift.
+JUSTTINKER = load_yaml("reward/justtinker.yaml")["custom_reward_function"]["reward_kwargs"]
 
 
 def make_step(problems: str, count: int, rng: random.Random) -> list[tuple[str, str]]:
