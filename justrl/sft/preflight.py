@@ -8,9 +8,11 @@ is never written), and raises on the first over-long row mid-run; each is report
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
@@ -82,6 +84,8 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
     train_rows = None
     hints = cfg.data.get("prep_commands") or {}
     key_messages = cfg.data.messages_key
+    # Loaded once, and only when a file gets as far as rendering: one note if it is not readable here.
+    tokenizer = functools.cache(lambda: _tokenizer(cfg, report))
     for key in ("train_files", "val_files"):
         files = _files(cfg.data.get(key))
         missing = [p for p in files if not Path(p).is_file()]
@@ -97,7 +101,7 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             report.problems.extend(check_rows(messages).lines(f"data.{key}: {path}"))
         if key == "train_files":
             train_rows = sum(len(messages) for _, messages in read)
-        _check_rendering(cfg, files, key, report)
+        _check_rendering(cfg, tokenizer(), files, key, report)
     return train_rows
 
 
@@ -130,8 +134,7 @@ def _tokenizer(cfg: DictConfig, report: Report):
     return tokenizer
 
 
-def _check_rendering(cfg: DictConfig, files: list[str], key: str, report: Report) -> None:
-    tokenizer = _tokenizer(cfg, report)
+def _check_rendering(cfg: DictConfig, tokenizer: Any, files: list[str], key: str, report: Report) -> None:
     if tokenizer is None:
         return
     sample = cfg.justrl.preflight_rows
