@@ -97,9 +97,13 @@ def compose_recipe(recipe: str, overrides: list[str]) -> DictConfig:
     return cfg
 
 
+def _override_key(override: str) -> str:
+    return override.lstrip("+").split("=", 1)[0]
+
+
 def _is_value_override(override: str) -> bool:
     """`a.b=1` sets a value; `cluster=gpu_1`, `~/health` and `hydra.*` choose or drop configs."""
-    key = override.lstrip("+").split("=", 1)[0]
+    key = _override_key(override)
     return "=" in override and "." in key and not override.startswith(("~", "hydra.")) and "@" not in key
 
 
@@ -152,7 +156,7 @@ _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number"}
 def _check_override_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> None:
     """Catch `data.train_batch_size=abc`: YAML nodes are untyped, so Hydra would accept it."""
     for override in overrides:
-        key = override.lstrip("+").split("=", 1)[0]
+        key = _override_key(override)
         expected = OmegaConf.select(base, key, throw_on_missing=False)
         got = OmegaConf.select(cfg, key, throw_on_missing=False)
         expected_type = type(expected)
