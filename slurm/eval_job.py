@@ -22,6 +22,7 @@ from pathlib import Path
 
 from justrl.cli.eval import load_config, run, run_command
 from justrl.cli.grade import main as grade_main
+from justrl.loop_control import save_requested
 
 PREFIX = "[justrl-eval-job]"
 
@@ -34,17 +35,12 @@ def grade_args(out: Path, env: Mapping[str, str]) -> list[str]:
     return [str(out)]
 
 
-def stop_requested(env: Mapping[str, str]) -> bool:
-    request = env.get("JUSTRL_SAVE_REQUEST_FILE")
-    return bool(request) and Path(request).exists()
-
-
 def main(argv: list[str]) -> int:
     outs: list[Path] = []
     status = run_command("justrl-eval", lambda cfg: outs.append(run(cfg)), load_config, argv)
     if status != 0:
         return status
-    if stop_requested(os.environ):
+    if save_requested():
         print(f"{PREFIX} generation finished, but the job was asked to stop: the requeued job grades {outs[0]}", flush=True)
         return 0
     args = grade_args(outs[0], os.environ)

@@ -85,16 +85,19 @@ def test_per_node_command_gives_each_node_one_task_with_its_cpus_and_gpus():
     )
 
 
-def test_eval_job_grades_with_wandb_only_when_a_project_is_set_and_wandb_is_on(tmp_path):
+def test_eval_job_grades_with_wandb_only_when_a_project_is_set_and_wandb_is_on(tmp_path, monkeypatch):
     eval_job = load("eval_job")
     out = tmp_path / "eval"
     assert eval_job.grade_args(out, {}) == [str(out)]
     assert eval_job.grade_args(out, {"WANDB_PROJECT": "p"}) == [str(out), "--wandb-project", "p"]
     assert eval_job.grade_args(out, {"WANDB_PROJECT": "p", "WANDB_MODE": "disabled"}) == [str(out)]
     request = tmp_path / "SAVE_AND_EXIT"
-    assert not eval_job.stop_requested({"JUSTRL_SAVE_REQUEST_FILE": str(request)}) and not eval_job.stop_requested({})
+    monkeypatch.delenv("JUSTRL_SAVE_REQUEST_FILE", raising=False)
+    assert not eval_job.save_requested()
+    monkeypatch.setenv("JUSTRL_SAVE_REQUEST_FILE", str(request))
+    assert not eval_job.save_requested()
     request.touch()
-    assert eval_job.stop_requested({"JUSTRL_SAVE_REQUEST_FILE": str(request)})
+    assert eval_job.save_requested()
 
 
 def test_an_incomplete_cluster_is_described_node_by_node():
