@@ -46,7 +46,7 @@ def run_checks(cfg: DictConfig) -> Report:
 def _check_verl(cfg: DictConfig, report: Report) -> None:
     """veRL's own validate_config and config dataclasses: what its trainer would assert at start-up."""
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
-    from verl.utils.config import omega_conf_to_dataclass, validate_config
+    from verl.utils.config import validate_config
 
     try:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -54,17 +54,27 @@ def _check_verl(cfg: DictConfig, report: Report) -> None:
             use_critic = need_critic(cfg)
             validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=use_critic)
     except (AssertionError, ValueError, TypeError, KeyError) as exc:
-        report.problems.append(f"veRL validate_config: {_one_line(exc)}")
+        report.problems.append(f"veRL validate_config: {one_line(exc)}")
         return
     # The sections veRL's v1 trainer turns into dataclasses itself (the actor is done by validate_config).
     sections = ["algorithm", "actor_rollout_ref.rollout", "actor_rollout_ref.rollout.checkpoint_engine"]
-    for key in sections + (["critic"] if use_critic else []):
+    check_dataclasses(cfg, sections + (["critic"] if use_critic else []), report)
+
+
+def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> None:
+    """Build veRL's config dataclasses for these sections, as its trainers do when they start."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    for key in sections:
         node = OmegaConf.select(cfg, key)
-        if isinstance(node, DictConfig) and "_target_" in node:
-            try:
+        if not (isinstance(node, DictConfig) and "_target_" in node):
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 omega_conf_to_dataclass(node)
-            except Exception as exc:  # veRL raises whatever its dataclass __post_init__ raises
-                report.problems.append(f"{key}: {_one_line(exc)}")
+        except Exception as exc:  # veRL raises whatever its dataclass __post_init__ raises
+            report.problems.append(f"{key}: {one_line(exc)}")
 
 
 def _check_batches(cfg: DictConfig, report: Report) -> None:
@@ -104,7 +114,17 @@ def _check_batches(cfg: DictConfig, report: Report) -> None:
             )
 
 
-def _files(value: object) -> list[str]:
+def report_missing_files(cfg: DictConfig, key: str, report: Report) -> list[str]:
+    """Files of data.<key> that do not exist, each reported with the command that writes it."""
+    hints = cfg.data.get("prep_commands") or {}
+    missing = [path for path in data_files(cfg.data.get(key)) if not Path(path).is_file()]
+    for path in missing:
+        fix = f"create it with `{hints[key]}`" if key in hints else "check the path"
+        report.problems.append(f"data.{key}: {path} does not exist; {fix}")
+    return missing
+
+
+def data_files(value: object) -> list[str]:
     if value is None:
         return []
     if isinstance(value, (list, ListConfig)):
@@ -115,12 +135,10 @@ def _files(value: object) -> list[str]:
 def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist and carry veRL's RL schema; returns the training rows when readable."""
     train_rows = None
-    hints = cfg.data.get("prep_commands") or {}
     for key in ("train_files", "val_files"):
-        for path in _files(cfg.data.get(key)):
-            if not Path(path).is_file():
-                fix = f"create it with `{hints[key]}`" if key in hints else "check the path"
-                report.problems.append(f"data.{key}: {path} does not exist; {fix}")
+        missing = report_missing_files(cfg, key, report)
+        for path in data_files(cfg.data.get(key)):
+            if path in missing:
                 continue
             rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
             if key == "train_files" and rows is not None:
@@ -132,7 +150,7 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
-        report.problems.append(f"{key}: {path} is not a readable parquet file ({_one_line(exc)})")
+        report.problems.append(f"{key}: {path} is not a readable parquet file ({one_line(exc)})")
         return None
     columns = set(parquet.schema_arrow.names)
     missing = [c for c in REQUIRED_COLUMNS if c not in columns and not (c == "prompt" and prompt_key in columns)]
@@ -204,6 +222,6 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
     return plan
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__

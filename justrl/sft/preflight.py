@@ -7,17 +7,13 @@ is never written), and raises on the first over-long row mid-run; each is report
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import warnings
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
-from justrl.preflight import Report, _files, _one_line, model_positions
+from justrl.preflight import Report, check_dataclasses, data_files, model_positions, one_line, report_missing_files
 from justrl.sft.render import check_rendering, sft_dataset
 from justrl.sft.rows import check_rows
 
@@ -27,7 +23,7 @@ DATACLASS_SECTIONS = ("engine", "optim", "checkpoint", "profiler")
 
 def run_sft_checks(cfg: DictConfig) -> Report:
     report = Report()
-    _check_verl(cfg, report)
+    check_dataclasses(cfg, list(DATACLASS_SECTIONS), report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
     limit = model_positions(cfg.model.path, report)
@@ -38,18 +34,6 @@ def run_sft_checks(cfg: DictConfig) -> Report:
     _check_steps(cfg, rows, report)
     report.plan = make_plan(cfg, rows)
     return report
-
-
-def _check_verl(cfg: DictConfig, report: Report) -> None:
-    from verl.utils.config import omega_conf_to_dataclass
-
-    for key in DATACLASS_SECTIONS:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                omega_conf_to_dataclass(cfg[key])
-        except Exception as exc:  # veRL raises whatever its dataclass __post_init__ raises
-            report.problems.append(f"{key}: {_one_line(exc)}")
 
 
 def data_parallel_size(cfg: DictConfig) -> int:
@@ -82,16 +66,12 @@ def _check_batches(cfg: DictConfig, report: Report) -> None:
 def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist, rows are formatted chats, and sampled rows render within max_length."""
     train_rows = None
-    hints = cfg.data.get("prep_commands") or {}
     key_messages = cfg.data.messages_key
     # Loaded once, and only when a file gets as far as rendering: one note if it is not readable here.
     tokenizer = functools.cache(lambda: _tokenizer(cfg, report))
     for key in ("train_files", "val_files"):
-        files = _files(cfg.data.get(key))
-        missing = [p for p in files if not Path(p).is_file()]
-        for path in missing:
-            fix = f"create it with `{hints[key]}`" if key in hints else "check the path"
-            report.problems.append(f"data.{key}: {path} does not exist; {fix}")
+        files = data_files(cfg.data.get(key))
+        missing = report_missing_files(cfg, key, report)
         if missing or not files:
             continue
         read = [(path, _read_messages(path, key, key_messages, report)) for path in files]
@@ -113,7 +93,7 @@ def _read_messages(path: str, key: str, column: str, report: Report) -> list | N
         return parquet.read(columns=[column]).column(0).to_pylist()
     except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
         report.problems.append(
-            f"data.{key}: {path} has no readable '{column}' column of chat messages ({_one_line(exc)}); "
+            f"data.{key}: {path} has no readable '{column}' column of chat messages ({one_line(exc)}); "
             f"write it with justrl-prep openr1-sft"
         )
         return None
