@@ -9,8 +9,12 @@ from __future__ import annotations
 import difflib
 import importlib.resources
 import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import hydra
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
@@ -168,3 +172,49 @@ def _check_override_types(base: DictConfig, cfg: DictConfig, overrides: list[str
             f"{key}={got!r} has the wrong type: expected {_TYPE_NAMES[expected_type]} "
             f"(the recipe's value is {expected!r})"
         )
+
+
+# Hydra flags that take a value, so the value is not mistaken for an override.
+_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "-i"}
+_FLAG_VALUES = {"job", "hydra", "all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+
+
+def split_hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    flags: list[str] = []
+    overrides: list[str] = []
+    expect_value = False
+    for arg in args:
+        if expect_value and arg in _FLAG_VALUES:
+            flags.append(arg)
+            expect_value = False
+        elif arg.startswith("-"):
+            flags.append(arg)
+            expect_value = arg in _FLAGS_WITH_VALUE
+        else:
+            overrides.append(arg)
+            expect_value = False
+    return flags, overrides
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """A recipe command line, checked: the recipe, Hydra's own flags, the overrides, the composed config."""
+
+    recipe: str
+    flags: list[str]
+    overrides: list[str]
+    config: DictConfig
+
+
+def parse_command_line(argv: list[str], kind: str, command: str) -> CommandLine:
+    """Everything a recipe command checks before Hydra runs it; raises ConfigError with one line."""
+    recipe, rest = split_recipe(argv)
+    require_kind(recipe, kind, command)
+    flags, overrides = split_hydra_flags(rest)
+    return CommandLine(recipe, flags, overrides, compose_recipe(recipe, overrides))
+
+
+def run_under_hydra(command: str, line: CommandLine, task: Callable[[DictConfig], None]) -> None:
+    """Hand the checked command line to hydra.main, so Hydra's own flags (--cfg job --resolve) work."""
+    sys.argv = [command, "--config-name", line.recipe, *line.flags, hydra_search_path_override(), *line.overrides]
+    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()

@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 import sys
 
-import hydra
 from omegaconf import DictConfig
 
 from justrl.cli.check import print_report
-from justrl.cli.train import LaunchError, split_hydra_flags
-from justrl.config import RECIPES_PACKAGE, ConfigError, compose_recipe, hydra_search_path_override, require_kind, split_recipe
+from justrl.cli.train import LaunchError
+from justrl.config import ConfigError, parse_command_line, run_under_hydra
 from justrl.sft.preflight import run_sft_checks
 
 COMMAND = "justrl-sft"
@@ -47,20 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     check_only = CHECK_FLAG in argv
     try:
-        recipe, rest = split_recipe([a for a in argv if a != CHECK_FLAG])
-        require_kind(recipe, "sft", COMMAND)
-        flags, overrides = split_hydra_flags(rest)
-        cfg = compose_recipe(recipe, overrides)
+        line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND)
     except ConfigError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return 2
     if check_only:
-        report = run_sft_checks(cfg)
-        print_report(recipe, report, COMMAND)
+        report = run_sft_checks(line.config)
+        print_report(line.recipe, report, COMMAND)
         return 0 if report.ok else 1
-    sys.argv = [COMMAND, "--config-name", recipe, *flags, hydra_search_path_override(), *overrides]
-    task = functools.partial(_sft, recipe=recipe)
-    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()
+    run_under_hydra(COMMAND, line, functools.partial(_sft, recipe=line.recipe))
     return 0
 
 

@@ -13,24 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
-from justrl.config import (
-    RECIPES_PACKAGE,
-    ConfigError,
-    compose_recipe,
-    hydra_search_path_override,
-    require_kind,
-    split_recipe,
-)
+from justrl.config import ConfigError, parse_command_line, run_under_hydra
 from justrl.preflight import run_checks
-
-# Hydra flags that take a value, so the value is not mistaken for an override.
-_FLAGS_WITH_VALUE = {"--cfg", "-c", "--package", "-p", "--info", "-i"}
-_FLAG_VALUES = {"job", "hydra", "all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
-
 
 # The Python package each veRL rollout backend needs on the GPU nodes.
 ROLLOUT_PACKAGES = {"vllm": "vllm", "sglang": "sglang"}
@@ -38,23 +25,6 @@ ROLLOUT_PACKAGES = {"vllm": "vllm", "sglang": "sglang"}
 
 class LaunchError(RuntimeError):
     """The job cannot start on this machine (no GPUs, too few GPUs, no Ray cluster)."""
-
-
-def split_hydra_flags(args: list[str]) -> tuple[list[str], list[str]]:
-    flags: list[str] = []
-    overrides: list[str] = []
-    expect_value = False
-    for arg in args:
-        if expect_value and arg in _FLAG_VALUES:
-            flags.append(arg)
-            expect_value = False
-        elif arg.startswith("-"):
-            flags.append(arg)
-            expect_value = arg in _FLAGS_WITH_VALUE
-        else:
-            overrides.append(arg)
-            expect_value = False
-    return flags, overrides
 
 
 def check_gpus(cfg: DictConfig, recipe: str) -> None:
@@ -142,16 +112,11 @@ def _train(cfg: DictConfig, recipe: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        recipe, rest = split_recipe(argv)
-        require_kind(recipe, "rl", "justrl-train")
-        flags, overrides = split_hydra_flags(rest)
-        compose_recipe(recipe, overrides)
+        line = parse_command_line(argv, "rl", "justrl-train")
     except ConfigError as exc:
         print(f"justrl-train: error: {exc}", file=sys.stderr)
         return 2
-    sys.argv = ["justrl-train", "--config-name", recipe, *flags, hydra_search_path_override(), *overrides]
-    task = functools.partial(_train, recipe=recipe)
-    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()
+    run_under_hydra("justrl-train", line, functools.partial(_train, recipe=line.recipe))
     return 0
 
 
