@@ -80,7 +80,7 @@ def test_scontrol_requeue_resumes_the_same_run_and_the_exit_code_propagates(slur
     )
     checkpoints = submit.tmp / "runs" / f"smoke_1gpu-{job_id}" / "checkpoints"
     deadline = time.monotonic() + JOB_TIMEOUT
-    while tracked_step(checkpoints) < 2:
+    while (observed := tracked_step(checkpoints)) < 2:
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.3)
     slurm.run("scontrol", "requeue", job_id)
@@ -94,8 +94,9 @@ def test_scontrol_requeue_resumes_the_same_run_and_the_exit_code_propagates(slur
         assert f"run dir: {checkpoints.parent} (run id smoke_1gpu-{job_id}" in run
     assert "smoke: restart_count=1" in second and "smoke: resume_mode=auto" in second
     resumed = int(re.search(r"smoke: resume: from global_step_(\d+)", second).group(1))
-    last_before = max(int(s) for s in re.findall(r"smoke: step (\d+)", first))
-    assert 2 <= resumed <= last_before
+    # The checkpoint tracker is the ground truth for how far the first run got: Ray forwards an
+    # actor's prints asynchronously, so the killed run's log can lack its last steps.
+    assert observed <= resumed < 6
     assert f"smoke: step {resumed + 1}" in second and f"smoke: step {resumed}\n" not in second
     assert tracked_step(checkpoints) == 6
 
