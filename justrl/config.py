@@ -30,6 +30,10 @@ class ConfigError(ValueError):
     """A problem with the user's recipe or overrides, worded for the user, on one line."""
 
 
+class LaunchError(RuntimeError):
+    """The job cannot start on this machine (no GPUs, too few GPUs, no Ray cluster)."""
+
+
 def recipes_dir() -> Path:
     return Path(str(importlib.resources.files(RECIPES_PACKAGE)))
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from justrl.cli.train import LaunchError
+from justrl.config import LaunchError
 from justrl.config import compose_recipe
 from justrl.sft.launch import check_gpus, torchrun_command
 from test_sft import chat, write_sft_parquet

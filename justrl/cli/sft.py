@@ -13,8 +13,7 @@ import sys
 from omegaconf import DictConfig
 
 from justrl.cli.check import print_report
-from justrl.cli.train import LaunchError
-from justrl.config import ConfigError, parse_command_line, run_under_hydra
+from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.sft.preflight import run_sft_checks
 
 COMMAND = "justrl-sft"

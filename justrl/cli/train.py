@@ -16,15 +16,11 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
-from justrl.config import ConfigError, parse_command_line, run_under_hydra
+from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.preflight import run_checks
 
 # The Python package each veRL rollout backend needs on the GPU nodes.
 ROLLOUT_PACKAGES = {"vllm": "vllm", "sglang": "sglang"}
-
-
-class LaunchError(RuntimeError):
-    """The job cannot start on this machine (no GPUs, too few GPUs, no Ray cluster)."""
 
 
 def check_gpus(cfg: DictConfig, recipe: str) -> None:

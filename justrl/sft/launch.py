@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from justrl.cli.train import LaunchError
+from justrl.config import LaunchError
 
 DEFAULT_PORT = "29500"
 
