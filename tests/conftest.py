@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tiny_models import build_model, build_tokenizer
+from data_prep.tiny_model import build_model, build_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
