@@ -1,9 +1,12 @@
 """`justrl-prep tiny`: a task, tokenizer and model small enough to train with veRL on 2 CPU cores.
 
-Writes OUT/train.parquet and OUT/val.parquet (veRL's RL schema, JustRL's boxed suffix on every
-prompt) and OUT/model/ (a Hugging Face directory: tokenizer with a ChatML template, two-layer
-Qwen2). The model is warm-started on `\\boxed{N}` answers, a set share of them right, so that
-a first GRPO step already has groups whose rewards differ; the rest is up to RL.
+Writes, from single-digit additions split into train and held-out problems:
+- OUT/train.parquet, OUT/val.parquet: veRL's RL schema, JustRL's boxed suffix on every prompt;
+- OUT/sft/train.parquet, OUT/sft/val.parquet: the same problems as cold-start SFT rows (veRL's
+  multi-turn schema), answered in JustTinker's target format, a think block then the box;
+- OUT/model/: a Hugging Face directory, a tokenizer with a ChatML template and a two-layer Qwen2.
+The model is warm-started on boxed answers, a set share of them right, so that a first GRPO step
+already has groups whose rewards differ (a random model never writes a box); the rest is up to RL.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.config import load_yaml
-from data_prep.output import RL_SCHEMA, ParquetSink, rl_batch, write_json
+from data_prep.output import RL_SCHEMA, SFT_SCHEMA, ParquetSink, rl_batch, sft_batch, write_json
 
 MODEL_DIR = "model"
 
@@ -45,6 +48,24 @@ def _write(path: Path, rows: list[tuple[str, str]], split_name: str, data_source
         sink.write(batch)
 
 
+def sft_answer(question: str, answer: str) -> str:
+    """The JustTinker target format for one problem: the sum worked in a think block, then the box."""
+    expression = question.removeprefix("What is ").removesuffix("?")
+    return f"<think>{expression} = {answer}</think>\n\n\\boxed{{{answer}}}"
+
+
+def _write_sft(path: Path, rows: list[tuple[str, str]], split_name: str, data_source: str, suffix: str) -> None:
+    batch = sft_batch(
+        [question + suffix for question, _ in rows],
+        [sft_answer(question, answer) for question, answer in rows],
+        list(range(len(rows))),
+        split_name,
+        [f"{data_source}-{split_name}-{i}" for i in range(len(rows))],
+    )
+    with ParquetSink(path, SFT_SCHEMA) as sink:
+        sink.write(batch)
+
+
 def warm_start(model_dir: Path, rows: list[tuple[str, str]], suffix: str, settings: dict[str, Any], seed: int) -> float:
     """Teach the random model the answer format, on answers only partly right; returns the last loss."""
     import torch
@@ -55,6 +76,8 @@ def warm_start(model_dir: Path, rows: list[tuple[str, str]], suffix: str, settin
     answers = sorted({answer for _, answer in rows}, key=int)
     rng = random.Random(seed)
     torch.manual_seed(seed)
+    # A 100k-parameter model: handing its small matrices between threads costs more than it saves.
+    torch.set_num_threads(1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings["lr"])
     model.train()
     prompt_ids = {
@@ -92,8 +115,10 @@ def build_tiny(out: Path, seed: int | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "train.parquet", train, "train", settings["data_source"], suffix)
     _write(out / "val.parquet", val, "test", settings["data_source"], suffix)
+    _write_sft(out / "sft" / "train.parquet", train, "train", settings["data_source"], suffix)
+    _write_sft(out / "sft" / "val.parquet", val, "test", settings["data_source"], suffix)
     model_dir = out / MODEL_DIR
-    build_tokenizer(model_dir, corpus=[q + suffix for q, _ in rows] + [f"\\boxed{{{a}}}" for _, a in rows])
+    build_tokenizer(model_dir, corpus=[q + suffix for q, _ in rows] + [sft_answer(q, a) for q, a in rows])
     build_model(model_dir)
     loss = warm_start(model_dir, train, suffix, settings["warm_start"], seed)
     summary = {"train_rows": len(train), "val_rows": len(val), "model": str(model_dir), "warm_start_loss": round(loss, 4), "seed": seed}

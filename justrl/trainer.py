@@ -6,7 +6,7 @@ Registered with veRL's own trainer registry as `justrl` (the recipes set
 
 from __future__ import annotations
 
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from justrl.health import trainer_wiring as health
@@ -34,6 +34,16 @@ class JustRLTrainer(PPOTrainerSync):
             from justrl.cpu.worker import use_cpu_workers
 
             use_cpu_workers(self.role_worker_mapping)
+
+    def _build_replay_buffer(self):
+        # veRL's sync replay buffer looks for finished rollouts every 2 s (a constructor default no
+        # config key reaches): nothing next to a GPU step, but most of a CPU step. cluster=cpu sets
+        # justrl.replay_poll_interval_s.
+        buffer = super()._build_replay_buffer()
+        poll = OmegaConf.select(self.config, "justrl.replay_poll_interval_s")
+        if poll is not None:
+            buffer.poll_interval = float(poll)
+        return buffer
 
     def on_step_end(self):
         super().on_step_end()

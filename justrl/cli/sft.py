@@ -27,14 +27,21 @@ def _gpu_count() -> int:
 
 
 def _sft(cfg: DictConfig, recipe: str) -> None:
+    from justrl.cpu.launch import is_cpu_run
+    from justrl.metrics_file import place_metrics_file
+    from justrl.cpu.launch import prepare as prepare_cpu_run
     from justrl.sft.launch import check_gpus, exec_torchrun
 
     try:
-        check_gpus(cfg, recipe, _gpu_count())
+        if is_cpu_run(cfg):
+            prepare_cpu_run(cfg)
+        else:
+            check_gpus(cfg, recipe, _gpu_count())
         report = run_sft_checks(cfg)
         if not report.ok:
             print_report(recipe, report, COMMAND)
             sys.exit(1)
+        place_metrics_file(cfg)
         exec_torchrun(cfg)
     except LaunchError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)

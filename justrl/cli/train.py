@@ -19,6 +19,7 @@ from justrl.cli.check import print_report
 from justrl.cpu.launch import is_cpu_run
 from justrl.cpu.launch import prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
+from justrl.metrics_file import place_metrics_file
 from justrl.preflight import run_checks
 
 # The Python package each veRL rollout backend needs on the GPU nodes.
@@ -34,6 +35,9 @@ def check_gpus(cfg: DictConfig, recipe: str) -> None:
 
         ray.init(address=os.environ["RAY_ADDRESS"], ignore_reinit_error=True)
         found = int(ray.cluster_resources().get("GPU", 0))
+        # veRL's run_ppo connects only when Ray is not initialised, and only then passes the
+        # config's runtime env (TRANSFER_QUEUE_ENABLE, the platform) to every worker.
+        ray.shutdown()
         where = f"the Ray cluster at {os.environ['RAY_ADDRESS']}"
     else:
         import torch
@@ -108,6 +112,7 @@ def _train(cfg: DictConfig, recipe: str) -> None:
     if not report.ok:
         print_report(recipe, report)
         sys.exit(1)
+    place_metrics_file(cfg)
     launch(cfg)
 
 

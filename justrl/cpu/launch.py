@@ -1,4 +1,5 @@
-"""What justrl-train does before Ray starts when the config says `trainer.device=cpu` (cluster=cpu)."""
+"""What justrl-train and justrl-sft do first when the config says `trainer.device=cpu`
+(cluster=cpu / cluster=cpu_sft): before Ray or torchrun starts any worker."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def prepare(cfg: DictConfig) -> None:
     `num_cpus` / `num_gpus` when connecting, so those two keys describe only a local cluster.
     """
     os.environ["VERL_PLATFORM"] = PLATFORM_NAME
-    if os.environ.get("RAY_ADDRESS"):
+    if os.environ.get("RAY_ADDRESS") and "ray_kwargs" in cfg:
         with open_dict(cfg):
             for key in ("num_cpus", "num_gpus"):
                 cfg.ray_kwargs.ray_init.pop(key, None)

@@ -24,7 +24,8 @@ def check_gpus(cfg: DictConfig, recipe: str, found: int) -> None:
     if found == 0:
         raise LaunchError(
             f"no GPU on this machine; SFT runs on GPU nodes (slurm/sft.sbatch). Here, "
-            f"`justrl-sft recipe={recipe} --check` validates the config and data and prints the plan"
+            f"`justrl-sft recipe={recipe} --check` validates the config and data and prints the plan, and "
+            f"`justrl-sft recipe={recipe} cluster=cpu_sft` runs it on the CPU backend (small models only)"
         )
     if found < need:
         raise LaunchError(

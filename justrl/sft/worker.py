@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import sys
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+
+
+def run_sft_on_cpu(cfg: DictConfig) -> None:
+    """veRL's `run_sft`, but in a gloo process group (justrl.cpu.distributed says why).
+
+    `run_sft` joins the process group unconditionally with a backend string torch rejects on
+    device `cpu`, so on a CPU run its three steps are taken here; tests/test_cpu_backend.py
+    checks that `run_sft` is still exactly those steps in the installed veRL.
+    """
+    from verl.trainer.sft_trainer import SFTTrainer
+    from verl.utils.distributed import destroy_global_process_group
+
+    from justrl.cpu.distributed import init_gloo_process_group, register_fsdp_engine
+
+    register_fsdp_engine()
+    init_gloo_process_group()
+    trainer = SFTTrainer(config=cfg)
+    trainer.fit()
+    destroy_global_process_group()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,7 +33,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     cfg = OmegaConf.load(args[0])
     auto_set_device(cfg)
-    run_sft(cfg)
+    if cfg.trainer.device == "cpu":
+        run_sft_on_cpu(cfg)
+    else:
+        run_sft(cfg)
 
 
 if __name__ == "__main__":
