@@ -73,7 +73,8 @@ def test_train_without_gpu_fails_fast_pointing_to_check(workdir):
     assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
         "justrl-train: error: no GPU on this machine; training runs on GPU nodes (slurm/train.sbatch). "
-        "Here, `justrl-check recipe=smoke_1gpu` validates the config and prints the plan"
+        "Here, `justrl-check recipe=smoke_1gpu` validates the config and prints the plan, and "
+        "`justrl-train recipe=smoke_1gpu cluster=cpu` runs it on the CPU backend (small models only)"
     )
 
 

@@ -10,6 +10,8 @@ from justrl.preflight import run_checks
 
 RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
 SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
+# The laptop recipes of the CPU backend (tests/test_cpu_backend.py).
+LAPTOP_RECIPES = ["tiny_cpu", "tiny_cpu_sft"]
 
 # RECIPES.md, JustRL: identical for both backbones.
 JUSTRL_VALUES = {
@@ -129,7 +131,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_available_recipes_are_the_published_ones():
-    assert available_recipes() == sorted(RECIPES + SFT_RECIPES)
+    assert available_recipes() == sorted(RECIPES + SFT_RECIPES + LAPTOP_RECIPES)
 
 
 @pytest.mark.parametrize("recipe", ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b"])
