@@ -81,6 +81,8 @@ _ROOT = re.compile(r"^√(\d+)$")
 _ROOT_MULTIPLE = re.compile(r"^(-?\d+)√(\d+)$")
 NUMERIC_TOLERANCE = 1e-6
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
 _SYMPY_ROOT = re.compile(r"√\{?(\d+)\}?")
 _SYMPY_FRACTION = re.compile(r"frac\{([^}]+)\}\{([^}]+)\}")
 _SYMPY_IMPLICIT = re.compile(r"(\d)([a-z])")
@@ -193,6 +195,16 @@ def numeric_equal(a: str, b: str) -> bool:
     """Both sides have a numeric value and they agree within 1e-6."""
     value_a, value_b = numeric_value(a), numeric_value(b)
     return value_a is not None and value_b is not None and abs(value_a - value_b) < NUMERIC_TOLERANCE
+
+
+def distinct_integers(a: str, b: str) -> bool:
+    """Both normal forms are integers that ``numeric_equal`` told apart.
+
+    SymPy cannot disagree: exact integers whose floats differ (or overflow) differ by at least
+    1, so JustTinker's SymPy step says no. Skipping it saves the helper round trip for the
+    commonest wrong answer, a wrong integer.
+    """
+    return bool(_INTEGER.fullmatch(a) and _INTEGER.fullmatch(b)) and not numeric_equal(a, b)
 
 
 def sympy_text(normalized: str) -> str:

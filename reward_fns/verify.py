@@ -149,6 +149,8 @@ def justtinker(
         return VerifyResult(True, pred, "normal forms equal")
     if rules.numeric_equal(answer, gold):
         return VerifyResult(True, pred, "numerically equal")
+    if rules.distinct_integers(answer, gold):
+        return VerifyResult(False, pred, "different integers")
     result = mathverify_pool.sympy_equivalent(
         rules.sympy_text(answer), rules.sympy_text(gold), timeout_s=timeout_s, workers=workers, memory_mb=memory_mb
     )

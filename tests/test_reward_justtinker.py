@@ -224,6 +224,7 @@ def test_verifier_reasons_name_the_step():
     assert justtinker("\\boxed{\\dfrac{3}{4}}", "\\frac{3}{4}").reason == "normal forms equal"
     assert justtinker("\\boxed{0.75}", "\\frac{3}{4}").reason == "numerically equal"
     assert justtinker("\\boxed{1+x}", "x+1").reason == "SymPy-equivalent"
+    assert justtinker("\\boxed{13}", "12").reason == "different integers"
     assert justtinker("\\boxed{len('ab')}", "2").reason.startswith("not evaluated")
     assert justtinker("no answer", "2").pred is None
 
