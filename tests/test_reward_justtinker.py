@@ -142,11 +142,14 @@ def test_corpus_exercises_every_verdict_and_both_penalties(graded):
 
 
 def test_only_answers_that_eval_runs_as_python_disagree(recipe_kwargs):
-    # JustTinker's eval calls len(), int(), max() ... on the answer; ours does not run them.
+    # JustTinker's eval calls len(), abs(), round(), str.count on the answer and finds them
+    # equal to the ground truth (docs/justtinker_reward.md); ours does not run them. The other
+    # code answers fail in JustTinker too (the thousands rule turns max(2,5) into max(25)).
     graded = _graded(_corpus(CODE_PAIRS, 200, seed=1), recipe_kwargs)
-    mismatches = [(ours, theirs) for _, _, ours, theirs in graded if _differ(ours, theirs)]
-    assert mismatches, "the reference no longer evaluates code: the exclusion is obsolete"
-    assert all((ours[0], theirs[0]) == (False, True) for ours, theirs in mismatches)
+    mismatches = [(response, ours, theirs) for response, _, ours, theirs in graded if _differ(ours, theirs)]
+    assert all((ours[0], theirs[0]) == (False, True) for _, ours, theirs in mismatches)
+    disagreeing = {written for _, written in CODE_PAIRS for response, _, _ in mismatches if written in response}
+    assert disagreeing == {"len('ab')", "abs(-3)", "'ab'.count('a')", "round(2.4)"}
     for response, gold, ours, _ in graded:
         extracted = rules.extract_answer(response)
         if extracted is not None and rules.normalize(extracted) != rules.normalize(gold):
@@ -154,7 +157,8 @@ def test_only_answers_that_eval_runs_as_python_disagree(recipe_kwargs):
 
 
 def test_power_towers_are_refused_where_justtinker_hangs():
-    # The thousands rule turns "10^{4}, 10^{3}" into 10**410**310: JustTinker's eval computes it.
+    # The thousands rule turns "(10^{3}, 10^{4}, 10^{5})" into (10**310**410**5): JustTinker's
+    # eval tries to compute it.
     result = justtinker("\\boxed{(10^{3}, 10^{4}, 10^{5})}", "(10^{4}, 10^{3}, 10^{5})")
     assert (result.correct, result.reason) == (False, "rejected before parsing: answer: huge exponent")
 
