@@ -103,7 +103,9 @@ def compute_score(
         if result.correct
         else 0.0
     )
-    score = max(incorrect_score, correct_score - format_penalty - redundancy_penalty) if result.correct else incorrect_score
+    score = incorrect_score
+    if result.correct:
+        score = max(incorrect_score, correct_score - format_penalty - redundancy_penalty)
     return {
         "score": score,
         "acc": float(result.correct),

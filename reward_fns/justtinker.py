@@ -21,7 +21,9 @@ _ANSWER_PATTERNS = (
     re.compile(r"####\s*([^\n]+)"),
     re.compile(r"[Aa]nswer:?\s*([^\n\.]+)"),
 )
-_WRAPPERS = tuple(re.compile(rf"\\{name}\s*\{{([^}}]*)\}}") for name in ("text", "mathrm", "textbf", "textit", "mathbf"))
+_WRAPPERS = tuple(
+    re.compile(rf"\\{name}\s*\{{([^}}]*)\}}") for name in ("text", "mathrm", "textbf", "textit", "mathbf")
+)
 _BEFORE_SPACES = (
     ("\\$", ""),
     ("$", ""),

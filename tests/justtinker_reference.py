@@ -69,7 +69,8 @@ def normalize(answer: str) -> str:
     a = re.sub(r"(\d),(\d)", r"\1\2", a)
     for unit in UNIT_WORDS:
         a = re.sub(rf"(\d)\s*{unit}s?\b", r"\1", a, flags=re.IGNORECASE)
-    for word, zeros in (("million", "0" * 6), ("billion", "0" * 9), ("trillion", "0" * 12), ("thousand", "000"), ("hundred", "00")):
+    words = {"million": "0" * 6, "billion": "0" * 9, "trillion": "0" * 12, "thousand": "000", "hundred": "00"}
+    for word, zeros in words.items():
         found = re.search(rf"(\d+\.?\d*)\s*{word}", a, flags=re.IGNORECASE)
         if found:
             num = found.group(1)

@@ -90,7 +90,8 @@ def test_justtinker_group_format_and_redundancy(tokenizer):
     kwargs = config.reward.custom_reward_function.reward_kwargs
     assert (kwargs.correct_score, kwargs.incorrect_score, kwargs.format_weight) == (1.0, 0.0, 0.1)
     assert (kwargs.redundancy_weight, kwargs.redundancy_threshold, kwargs.redundancy_method) == (0.3, 0.3, "justtinker")
-    assert (kwargs.training_verifier, kwargs.verifier, kwargs.think_check) == ("justtinker", "justtinker", "closing_tag")
+    assert (kwargs.training_verifier, kwargs.verifier) == ("justtinker", "justtinker")
+    assert kwargs.think_check == "closing_tag"
     loop = "\\boxed{5} " * 400 + "The answer is \\boxed{5}."
     rows = [
         ("math_dapo", "We factor (x-2)(x-3)=0 so x=2 or x=3, and the sum is \\boxed{5}", "5"),

@@ -98,7 +98,8 @@ def _corpus(pairs: list[tuple[str, str]], count: int, seed: int) -> list[tuple[s
 @pytest.fixture(scope="module")
 def recipe_kwargs() -> dict:
     """The JustTinker recipe's reward kwargs, composed from the two YAML files."""
-    merged = OmegaConf.merge(*(OmegaConf.load(REPO / "configs" / "reward" / f"{n}.yaml") for n in ("justrl", "justtinker")))
+    layers = [OmegaConf.load(REPO / "configs" / "reward" / f"{name}.yaml") for name in ("justrl", "justtinker")]
+    merged = OmegaConf.merge(*layers)
     return OmegaConf.to_container(merged.custom_reward_function.reward_kwargs)
 
 
@@ -196,7 +197,9 @@ def test_normal_form(answer, normal):
     assert rules.normalize(answer) == normal == reference.normalize(answer)
 
 
-@pytest.mark.parametrize("text", ["", ".π", "-.π", "√" + "9" * 400, "9" * 5000 + "√2", "frac{1}{0}", "abc", "1" * 400 + "/3"])
+@pytest.mark.parametrize(
+    "text", ["", ".π", "-.π", "√" + "9" * 400, "9" * 5000 + "√2", "frac{1}{0}", "abc", "1" * 400 + "/3"]
+)
 def test_numeric_value_never_raises(text):
     # JustTinker raises on ".π" and on integers too long for int() or float(); ours says "no number".
     assert rules.numeric_value(text) is None
@@ -216,7 +219,10 @@ def test_safe_parse_builds_what_parse_expr_builds(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["__import__('os').getcwd()", "len('ab')", "lambda: 1", "x.real", "(1).bit_length()", "re", "var('x')", "sympify('1')"],
+    [
+        "__import__('os').getcwd()", "len('ab')", "lambda: 1", "x.real", "(1).bit_length()", "re", "var('x')",
+        "sympify('1')",
+    ],  # fmt: skip
 )
 def test_safe_parse_refuses_anything_eval_would_run(text):
     with pytest.raises(NotEvaluated):
