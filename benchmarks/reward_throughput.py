@@ -34,7 +34,7 @@ from reward_fns.adapter import compute_score
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples
 from reward_fns.format import has_boxed, has_think_block
 from reward_fns.redundancy import analyze, chunk_similarity, compression_published, ngram_published
-from reward_fns.verify import dapo
+from reward_fns.verify import dapo, justtinker
 
 DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
 # The recipe's own reward settings (configs/reward/justtinker.yaml), not a copy that could drift.
@@ -86,6 +86,7 @@ PARTS: dict[str, tuple[Callable, Callable]] = {
         lambda r, a: dapo(r, a, strict_box=True),
         lambda r, a: verl_dapo(r, a, strict_box_verify=True),
     ),
+    "verify (JustTinker rules)": (lambda r, a: justtinker(r, a), None),
     "format": (
         lambda r, a: (has_think_block(r), has_boxed(r)),
         lambda r, a: ("<think>" in r and "</think>" in r, "\\boxed{" in r),

@@ -13,6 +13,16 @@ THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
 
+def has_think_close(text: str) -> bool:
+    """JustTinker's thinking check: the closing tag occurs anywhere in the response.
+
+    JustTinker also accepts the ``</think>`` token id among the generated tokens; Qwen3's
+    ``</think>`` is not a special token, so veRL's decoded response keeps it and this text test
+    sees what the token test sees.
+    """
+    return isinstance(text, str) and THINK_CLOSE in text
+
+
 def has_think_block(text: str, *, opened_by_prompt: bool = False) -> bool:
     """Exactly one non-empty ``<think>...</think>`` block with something after it.
 

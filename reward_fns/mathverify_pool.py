@@ -102,6 +102,16 @@ def _pool(size: int, memory_mb: int) -> HelperPool:
         return _pools.setdefault((size, memory_mb), HelperPool(size, memory_mb))
 
 
+def _ask(request: dict, *, timeout_s: float, workers: int, memory_mb: int) -> VerifyResult:
+    try:
+        reply = _pool(workers, memory_mb).run(request, timeout_s)
+    except (OSError, RuntimeError) as error:
+        return VerifyResult(False, None, f"math-verify unavailable: {error}")
+    if reply is None:
+        return VerifyResult(False, None, f"math-verify timed out (deadline {timeout_s:g}s)")
+    return VerifyResult(bool(reply["correct"]), reply["pred"], reply["reason"])
+
+
 def verify(
     text: str,
     ground_truth: str,
@@ -121,10 +131,24 @@ def verify(
         )
         if problem:
             return VerifyResult(False, None, f"rejected before parsing: {problem}")
-    try:
-        reply = _pool(workers, memory_mb).run({"text": text, "gold": ground_truth}, timeout_s)
-    except (OSError, RuntimeError) as error:
-        return VerifyResult(False, None, f"math-verify unavailable: {error}")
-    if reply is None:
-        return VerifyResult(False, None, f"math-verify timed out (deadline {timeout_s:g}s)")
-    return VerifyResult(bool(reply["correct"]), reply["pred"], reply["reason"])
+    return _ask({"text": text, "gold": ground_truth}, timeout_s=timeout_s, workers=workers, memory_mb=memory_mb)
+
+
+def sympy_equivalent(
+    a: str,
+    b: str,
+    *,
+    timeout_s: float = 5.0,
+    workers: int = 2,
+    memory_mb: int = 2048,
+) -> VerifyResult:
+    """JustTinker's SymPy step on two rewritten normal forms, in a helper under the deadline.
+
+    ``pred`` is None: the caller knows the answer it extracted.
+    """
+    for text, what in ((a, "answer"), (b, "ground truth")):
+        problem = reject_reason(text, what)
+        if problem:
+            return VerifyResult(False, None, f"rejected before parsing: {problem}")
+    request = {"kind": "sympy_equivalent", "a": a, "b": b}
+    return _ask(request, timeout_s=timeout_s, workers=workers, memory_mb=memory_mb)

@@ -1,5 +1,9 @@
 """Helper process for math-verify: reads JSON requests on stdin, answers JSON lines on stdout.
 
+A request is a math-verify comparison of a response with a ground truth, or (``kind``
+``sympy_equivalent``) JustTinker's SymPy step on two rewritten normal forms, parsed without
+``eval`` by ``reward_fns.safe_sympy``: both need SymPy, the deadline and the memory cap.
+
 math-verify's own signal-based timeouts are switched off here: they report a timeout as "not
 equivalent" and cannot interrupt a long C-level SymPy computation anyway. The parent enforces
 the deadline by killing this process, so a timeout is always reported as one. An address-space cap
@@ -17,7 +21,16 @@ import threading
 import time
 
 
+def _sympy_equivalent(request: dict) -> dict:
+    from reward_fns.safe_sympy import equivalent
+
+    correct, reason = equivalent(request["a"], request["b"])
+    return {"correct": correct, "pred": None, "reason": reason}
+
+
 def _answer(request: dict) -> dict:
+    if request.get("kind") == "sympy_equivalent":
+        return _sympy_equivalent(request)
     from math_verify import LatexExtractionConfig, parse, verify
 
     gold = parse(
@@ -47,6 +60,7 @@ def main() -> None:
     memory_mb = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
     import math_verify  # noqa: F401  (pay the SymPy import before announcing readiness)
+    import reward_fns.safe_sympy  # noqa: F401
 
     sys.stdout.write("ready\n")
     sys.stdout.flush()

@@ -2,11 +2,12 @@
 
 Two methods, both returning ``compression``, ``ngram``, ``chunk_similarity`` and ``score`` in [0, 1]:
 
-``justtinker`` -- the published JustTinker formulas, exactly (see ``../shared/RECIPES.md``):
+``justtinker`` -- the published JustTinker formulas, exactly (see ``docs/justtinker_reward.md``):
 ``score = 0.6 * clip((0.7 - r) / 0.6, 0, 1) + 0.4 * (1 - unique/total word 5-grams)`` with ``r`` the
-zlib level-9 ratio. zlib compresses *any* long natural text to r ~ 0.3-0.4, so this score is high
-on healthy long reasoning (JustTinker measured ~0.38 on healthy responses, above its own 0.3
-threshold): it penalises length, not loops.
+zlib level-9 ratio, and the compression term 0 below 100 characters as in JustTinker's code. zlib
+compresses *any* long natural text to r ~ 0.3-0.4, so this score is high on healthy long reasoning
+(JustTinker measured ~0.38 on healthy responses, above its own 0.3 threshold): it penalises
+length, not loops.
 
 ``default`` -- the fraction of the text that is a copy of what came before. The text is
 fed to one zlib stream in 1 KiB segments, flushing after each; the bytes a segment costs, given
@@ -49,6 +50,7 @@ import numpy as np
 
 from reward_fns import grams
 
+COMPRESSION_MIN_CHARS = 100
 CHUNK_CHARS = 500
 CHUNK_STEP = 250
 SHINGLE = 5
@@ -68,14 +70,15 @@ def utf8(text: str) -> bytes:
 
 
 def compression_published(text: str, data: bytes | None = None) -> float:
-    """``clip((0.7 - r) / 0.6, 0, 1)`` with r = zlib level-9 bytes / UTF-8 bytes.
+    """``clip((0.7 - r) / 0.6, 0, 1)`` with r = zlib level-9 bytes / UTF-8 bytes; 0 below 100
+    characters, as in JustTinker's code (a short run such as ``"x" * 99`` would otherwise score 1).
 
     zlib level 9 is the published ratio and about half of the whole reward's cost; ``data``
     lets the caller encode once for every measure.
     """
-    data = utf8(text) if data is None else data
-    if not data:
+    if len(text) < COMPRESSION_MIN_CHARS:
         return 0.0
+    data = utf8(text) if data is None else data
     return _clip01((0.7 - len(zlib.compress(data, 9)) / len(data)) / 0.6)
 
 

@@ -1,4 +1,4 @@
-"""Answer verifiers: the DAPO rule verifier, bounded-time math-verify, and their hybrid.
+"""Answer verifiers: the DAPO rule verifier, bounded-time math-verify, their hybrid, JustTinker's.
 
 Every verifier has the shape ``(response, ground_truth, **options) -> VerifyResult`` and never
 raises: the reward is computed inside veRL's reward workers, where one exception stops a run
@@ -16,6 +16,7 @@ import re
 
 from verl.utils.reward_score.math_dapo import last_boxed_only_string, normalize_final_answer, remove_boxed
 
+from reward_fns import justtinker as rules
 from reward_fns import mathverify_pool
 from reward_fns.result import VerifyResult
 from reward_fns.sanitize import check_ground_truth, check_text
@@ -115,6 +116,53 @@ def hybrid(response: object, ground_truth: object, *, strict_box: bool = False, 
     return VerifyResult(False, second.pred or first.pred, f"dapo: {first.reason}; math-verify: {second.reason}")
 
 
-__all__ = ["VerifyResult", "dapo", "math_verify", "hybrid", "VERIFIERS"]
+def dapo_strict_box(response: object, ground_truth: object, **opts: object) -> VerifyResult:
+    """DAPO in strict-box mode: how JustRL grades its training data."""
+    return dapo(response, ground_truth, **{**opts, "strict_box": True})
 
-VERIFIERS = {"dapo": dapo, "math_verify": math_verify, "hybrid": hybrid}
+
+def justtinker(
+    response: object,
+    ground_truth: object,
+    *,
+    timeout_s: float = 5.0,
+    max_response_chars: int = 500_000,
+    workers: int = 2,
+    memory_mb: int = 2048,
+    **_: object,
+) -> VerifyResult:
+    """JustTinker's verifier: its extraction and normal form, then string, numeric and SymPy
+    equality (``reward_fns.justtinker``).
+
+    The whole response is read, as JustTinker does. The SymPy step parses without ``eval``
+    (``reward_fns.safe_sympy``) in the bounded helper process; it runs only when the cheap
+    steps say no.
+    """
+    problem = check_text(response, "response", max_chars=max_response_chars) or check_ground_truth(ground_truth)
+    if problem:
+        return VerifyResult(False, None, problem)
+    pred = rules.extract_answer(response)
+    if pred is None:
+        return VerifyResult(False, None, "no \\boxed{}, 'the answer is', '####' or 'Answer:'")
+    answer, gold = rules.normalize(pred), rules.normalize(ground_truth)
+    if answer == gold:
+        return VerifyResult(True, pred, "normal forms equal")
+    if rules.numeric_equal(answer, gold):
+        return VerifyResult(True, pred, "numerically equal")
+    if rules.distinct_integers(answer, gold):
+        return VerifyResult(False, pred, "different integers")
+    result = mathverify_pool.sympy_equivalent(
+        rules.sympy_text(answer), rules.sympy_text(gold), timeout_s=timeout_s, workers=workers, memory_mb=memory_mb
+    )
+    return VerifyResult(result.correct, pred, result.reason)
+
+
+__all__ = ["VerifyResult", "dapo", "dapo_strict_box", "math_verify", "hybrid", "justtinker", "VERIFIERS"]
+
+VERIFIERS = {
+    "dapo": dapo,
+    "dapo_strict_box": dapo_strict_box,
+    "math_verify": math_verify,
+    "hybrid": hybrid,
+    "justtinker": justtinker,
+}

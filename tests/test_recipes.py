@@ -88,6 +88,11 @@ JUSTTINKER_VALUES = {
     "reward.custom_reward_function.reward_kwargs.redundancy_threshold": 0.3,
     "reward.custom_reward_function.reward_kwargs.redundancy_weight": 0.3,
     "reward.custom_reward_function.reward_kwargs.redundancy_method": "justtinker",
+    # JustTinker grades training data and benchmarks with its own verifier and counts a response
+    # as thinking when </think> occurs in it (docs/justtinker_reward.md).
+    "reward.custom_reward_function.reward_kwargs.training_verifier": "justtinker",
+    "reward.custom_reward_function.reward_kwargs.verifier": "justtinker",
+    "reward.custom_reward_function.reward_kwargs.think_check": "closing_tag",
     "justrl.health.early_stop.enabled": True,
     "justrl.health.early_stop.val_drop": 0.05,
     "justrl.health.early_stop.val_patience": 3,

@@ -90,6 +90,8 @@ def test_justtinker_group_format_and_redundancy(tokenizer):
     kwargs = config.reward.custom_reward_function.reward_kwargs
     assert (kwargs.correct_score, kwargs.incorrect_score, kwargs.format_weight) == (1.0, 0.0, 0.1)
     assert (kwargs.redundancy_weight, kwargs.redundancy_threshold, kwargs.redundancy_method) == (0.3, 0.3, "justtinker")
+    assert (kwargs.training_verifier, kwargs.verifier) == ("justtinker", "justtinker")
+    assert kwargs.think_check == "closing_tag"
     loop = "\\boxed{5} " * 400 + "The answer is \\boxed{5}."
     rows = [
         ("math_dapo", "We factor (x-2)(x-3)=0 so x=2 or x=3, and the sum is \\boxed{5}", "5"),
@@ -133,13 +135,70 @@ def test_bad_input_scores_incorrect_with_reason(source, solution, ground_truth, 
     assert (result["score"], result["acc"], result["reason"]) == (-1.0, 0.0, reason)
 
 
-def test_numeric_ground_truth_and_unknown_verifier():
+def test_numeric_ground_truth():
     assert compute_score("HMMT25", "\\boxed{103}", 103)["acc"] == 1.0
-    broken = compute_score("HMMT25", "\\boxed{103}", "103", verifier="nope")
-    assert (broken["acc"], broken["reason"]) == (0.0, "reward error: KeyError: 'nope'")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "accepted"),
+    [
+        ("verifier", "nope", "dapo, dapo_strict_box, math_verify, hybrid, justtinker"),
+        ("training_verifier", "strict", "dapo, dapo_strict_box, math_verify, hybrid, justtinker"),
+        ("think_check", "closing", "closing_tag, single_block"),
+        ("redundancy_method", "zlib", "default, justtinker"),
+    ],
+)
+def test_bad_option_value_stops_with_one_line(option, value, accepted):
+    # A configuration error must stop the run, not score every response as incorrect.
+    with pytest.raises(ValueError) as error:
+        compute_score("HMMT25", "\\boxed{103}", "103", **{option: value})
+    assert str(error.value) == (
+        f"reward option {option}={value!r} is not one of {accepted}; "
+        f"set reward.custom_reward_function.reward_kwargs.{option} to one of them"
+    )
+
+
+def test_correct_answer_never_scores_below_incorrect():
+    # JustTinker floors a penalised correct answer at the incorrect reward (max(0, ...)).
+    loop = "\\boxed{5} " * 400
+    kwargs = {"incorrect_score": 0.0, "format_weight": 0.5, "redundancy_weight": 1.0, "redundancy_method": "justtinker"}
+    result = compute_score("HMMT25", loop, "5", **kwargs)
+    assert result["format_penalty"] + result["redundancy_penalty"] > 1.0
+    assert (result["acc"], result["score"]) == (1.0, 0.0)
+
+
+def test_training_verifier_is_configurable():
+    # JustRL's strict box rejects 5.0 on training data; JustTinker's verifier accepts it.
+    assert compute_score("math_dapo", "\\boxed{5.0}", "5")["acc"] == 0.0
+    assert compute_score("math_dapo", "\\boxed{5.0}", "5", training_verifier="justtinker")["acc"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "closing_tag", "single_block"),
+    [
+        ("<think>work</think>\n\\boxed{5}", True, True),
+        ("work</think>\n\\boxed{5}", True, False),
+        ("<think>a</think><think>b</think>\\boxed{5}", True, False),
+        ("<think></think>\\boxed{5}", True, False),
+        ("\\boxed{5}", False, False),
+    ],
+)
+def test_think_checks(text, closing_tag, single_block):
+    kwargs = {"incorrect_score": 0.0, "format_weight": 0.1}
+    for check, expected in (("closing_tag", closing_tag), ("single_block", single_block)):
+        result = compute_score("HMMT25", text, "5", think_check=check, **kwargs)
+        assert (result["has_think"], result["format_penalty"]) == (float(expected), 0.0 if expected else 0.1)
 
 
 def test_training_source_list_is_configurable():
     # With a custom training list, math_dapo is a benchmark-like source: hybrid accepts 5.0.
     assert compute_score("math_dapo", "\\boxed{5.0}", "5")["acc"] == 0.0
     assert compute_score("math_dapo", "\\boxed{5.0}", "5", training_sources=["my_train"])["acc"] == 1.0
+
+
+def test_grading_knows_every_verifier():
+    # justrl-grade checks --verifier against its own copy of the names (no veRL import there).
+    from justrl.eval.grading import VERIFIER_NAMES
+    from reward_fns.verify import VERIFIERS
+
+    assert VERIFIER_NAMES == tuple(VERIFIERS)

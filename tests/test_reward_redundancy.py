@@ -16,10 +16,10 @@ from reward_fns.redundancy import analyze, chunk_similarity, codes, penalty
 
 
 def _published(text: str) -> dict[str, float]:
-    """The JustTinker formulas written the straightforward way (RECIPES.md)."""
+    """The JustTinker formulas written the straightforward way (docs/justtinker_reward.md)."""
     data = text.encode("utf-8")
     ratio = len(zlib.compress(data, 9)) / len(data)
-    compression = max(0.0, min(1.0, (0.7 - ratio) / 0.6))
+    compression = max(0.0, min(1.0, (0.7 - ratio) / 0.6)) if len(text) >= 100 else 0.0
     words = text.split()
     if len(words) < 10:
         ngram = 0.0
@@ -52,8 +52,15 @@ def test_justtinker_method_reproduces_published_formulas(problems):
     texts = healthy_samples(problems, 12, rng, low=1, high=20_000)
     texts += list(loop_samples(problems, rng, total=8_000).values())
     texts += ["short", "a b c d e f g h i", "x" * 999, "x" * 1000, "αβγ ∑ ∫ ≤ " * 300, "中文数学" * 400]
+    texts += ["x" * 99, "x" * 100, "数" * 99, "数" * 100, "a b " * 24 + "ab"]
     for text in texts:
         assert analyze(text, "justtinker") == pytest.approx(_published(text), abs=1e-12), text[:60]
+
+
+def test_compression_term_is_zero_below_100_characters():
+    # The floor counts characters, not bytes: 99 three-byte characters are still under it.
+    assert [analyze(text, "justtinker")["compression"] for text in ("x" * 99, "数" * 99)] == [0.0, 0.0]
+    assert analyze("x" * 100, "justtinker")["compression"] > 0.9
 
 
 def test_chunk_similarity_exact_beyond_ascii():

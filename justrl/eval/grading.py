@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 
 # The keys of reward_fns.verify.VERIFIERS, known here without importing veRL in the parent.
-VERIFIER_NAMES = ("dapo", "math_verify", "hybrid")
+VERIFIER_NAMES = ("dapo", "dapo_strict_box", "math_verify", "hybrid", "justtinker")
 
 
 @dataclass(frozen=True)
