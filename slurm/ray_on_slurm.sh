@@ -33,6 +33,8 @@
 #   JUSTRL_RUN_ID             continue this run id (a directory under JUSTRL_RUNS_DIR) [<name>-<job id>]
 #   JUSTRL_GPUS_PER_NODE      GPUs per node for Ray and veRL             [the allocation's]
 #   JUSTRL_CPUS_PER_NODE      CPUs per node for Ray                      [$SLURM_CPUS_ON_NODE]
+#   JUSTRL_RAY_CPUS_PER_NODE  CPUs Ray counts on a node (logical: the CPU backend's actors each
+#                             take one, more than a small node has cores) [JUSTRL_CPUS_PER_NODE]
 #   JUSTRL_RAY_PORT           Ray head (GCS) port                        [20000 + 10 x (job id mod 1000)]
 #   JUSTRL_RAY_CLIENT_PORT    Ray client server port                     [JUSTRL_RAY_PORT + 1]
 #   JUSTRL_RAY_DASHBOARD_PORT Ray dashboard port (on 127.0.0.1 of the head) [JUSTRL_RAY_PORT + 2]
@@ -139,6 +141,7 @@ load_settings() {
   : "${JUSTRL_LOG_DIR:=$JUSTRL_ROOT/slurm/logs}"
   : "${JUSTRL_RUNS_DIR:=$JUSTRL_ROOT/runs}"
   : "${JUSTRL_CPUS_PER_NODE:=${SLURM_CPUS_ON_NODE:-1}}"
+  : "${JUSTRL_RAY_CPUS_PER_NODE:=$JUSTRL_CPUS_PER_NODE}"
   : "${JUSTRL_RAY_PORT:=$((20000 + 10 * (SLURM_JOB_ID % 1000)))}"
   : "${JUSTRL_RAY_CLIENT_PORT:=$((JUSTRL_RAY_PORT + 1))}"
   : "${JUSTRL_RAY_DASHBOARD_PORT:=$((JUSTRL_RAY_PORT + 2))}"
@@ -166,10 +169,12 @@ require_on_path() {
   command -v "$1" >/dev/null || die 2 "'$1' is not on PATH after JUSTRL_ACTIVATE='$JUSTRL_ACTIVATE'; set it to activate the justrl environment"
 }
 
-# GPUs a node: the setting, else what Slurm gave this (head) node; 0 when CPU only (and smoke).
+# GPUs a node: the setting, else what Slurm gave this (head) node. CPU only (and smoke): none
+# from Slurm, but JUSTRL_GPUS_PER_NODE logical ones for Ray, the ranks of the CPU backend
+# (cluster=cpu: veRL places its workers on Ray GPUs only).
 gpus_per_node() {
   if [[ $JUSTRL_CPU_ONLY == 1 ]]; then
-    printf 0
+    printf '%s' "${JUSTRL_GPUS_PER_NODE:-0}"
   elif [[ -n ${JUSTRL_GPUS_PER_NODE:-} ]]; then
     printf '%s' "$JUSTRL_GPUS_PER_NODE"
   elif [[ -n ${SLURM_GPUS_ON_NODE:-} ]]; then
@@ -245,16 +250,22 @@ run_preflight() {
 RAY_STEP_PIDS=()
 RAY_WATCH=()
 
+# The srun option that hands a step its GPUs; none when CPU only (Ray's GPUs are then logical).
+slurm_gres() {
+  [[ $1 -gt 0 && $JUSTRL_CPU_ONLY != 1 ]] && printf '%s' "--gres=gpu:$1"
+  return 0
+}
+
 # Starts `ray start ... --block` on NODE as an srun step; Slurm tracks (and on exit kills) it.
 ray_on_node() {
   local node=$1 gpus=$2
   shift 2
   local node_log=$RAY_LOG_DIR/ray-$node.log
   local -a gres=() extra=()
-  [[ $gpus -gt 0 ]] && gres=(--gres="gpu:$gpus")
+  read -ra gres < <(slurm_gres "$gpus") || true  # read is non-zero at an unterminated (or empty) line
   read -ra extra <<<"$JUSTRL_RAY_START_ARGS"
   srun --overlap --nodes=1 --ntasks=1 --cpus-per-task="$JUSTRL_CPUS_PER_NODE" "${gres[@]}" -w "$node" \
-    ray start "$@" --num-cpus="$JUSTRL_CPUS_PER_NODE" --num-gpus="$gpus" \
+    ray start "$@" --num-cpus="$JUSTRL_RAY_CPUS_PER_NODE" --num-gpus="$gpus" \
     --resources="{\"slurm_node:$node\": 1}" --temp-dir="$JUSTRL_RAY_TMPDIR" \
     --dashboard-agent-listen-port="$JUSTRL_RAY_AGENT_PORT" --disable-usage-stats "${extra[@]}" --block \
     >"$node_log" 2>&1 &
@@ -267,7 +278,7 @@ wait_for_nodes() {
   shift
   local IFS=,
   python "$JUSTRL_ROOT/slurm/wait_for_ray.py" --address "$RAY_ADDRESS" --nodes "$*" \
-    --cpus "$JUSTRL_CPUS_PER_NODE" --gpus "$gpus" --timeout "$JUSTRL_RAY_WAIT_TIMEOUT" "${RAY_WATCH[@]}"
+    --cpus "$JUSTRL_RAY_CPUS_PER_NODE" --gpus "$gpus" --timeout "$JUSTRL_RAY_WAIT_TIMEOUT" "${RAY_WATCH[@]}"
 }
 
 # Workers need the head's GCS before they start (they give up otherwise): wait for its port.
@@ -331,7 +342,7 @@ export_torch_master() {
 per_node_command() {
   local nodes=$1 gpus=$2 command=$3
   local -a gres=()
-  [[ $gpus -gt 0 ]] && gres=(--gres="gpu:$gpus")
+  read -ra gres < <(slurm_gres "$gpus") || true  # read is non-zero at an unterminated (or empty) line
   printf '%q ' srun --overlap --nodes="$nodes" --ntasks="$nodes" --ntasks-per-node=1 \
     --cpus-per-task="$JUSTRL_CPUS_PER_NODE" "${gres[@]}" --kill-on-bad-exit=1 --label
   printf '%s' "$command"

@@ -124,9 +124,12 @@ class CPUGenerationServer:
         self.config = config
         self.model_config = omega_conf_to_dataclass(model_config, dataclass_type=HFModelConfig)
         self.replica_rank = replica_rank
-        path = self.model_config.local_path
+        # fp32, as cluster=cpu has the actor compute: the rollout's log-probs then match the actor's.
         self.model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=torch.float32, attn_implementation="sdpa", trust_remote_code=self.model_config.trust_remote_code
+            self.model_config.local_path,
+            dtype=torch.float32,
+            attn_implementation=self.model_config.override_config.get("attn_implementation", "sdpa"),
+            trust_remote_code=self.model_config.trust_remote_code,
         ).eval()
         tokenizer = self.model_config.tokenizer
         generation = GenerationConfig.from_model_config(self.model.config)
@@ -198,10 +201,6 @@ class CPUGenerationServer:
     async def set_global_steps(self, global_steps: int) -> None:
         self.global_steps = global_steps
 
-    async def get_model_state(self) -> dict[str, torch.Tensor]:
-        """The server's current weights, for tests that check a weight sync arrived."""
-        return {k: v.clone() for k, v in self.model.state_dict().items()}
-
     # veRL's replica calls these around weight syncs and aborts; on a CPU there is nothing to free.
     async def wake_up(self, tags: list[str] | None = None) -> None: ...
     async def sleep(self) -> None: ...
@@ -238,7 +237,6 @@ class CPUReplica(RolloutReplica):
             )
             .remote(config=self.config, model_config=self.model_config, replica_rank=self.replica_rank)
         )
-        await server.set_global_steps.remote(None)
         self.servers = [server]
         self._server_handle = server
         self._server_address = server_name(self.replica_rank)
