@@ -36,6 +36,7 @@ class Report:
 def run_checks(cfg: DictConfig) -> Report:
     report = Report()
     _check_verl(cfg, report)
+    _check_reward(cfg, report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
     _check_context(cfg, report)
@@ -59,6 +60,28 @@ def _check_verl(cfg: DictConfig, report: Report) -> None:
     # The sections veRL's v1 trainer turns into dataclasses itself (the actor is done by validate_config).
     sections = ["algorithm", "actor_rollout_ref.rollout", "actor_rollout_ref.rollout.checkpoint_engine"]
     check_dataclasses(cfg, sections + (["critic"] if use_critic else []), report)
+
+
+def _is_adapter(function: DictConfig) -> bool:
+    """Whether custom_reward_function names reward_fns.adapter.compute_score (by package or file)."""
+    from reward_fns import adapter
+
+    path = str(function.get("path") or "")
+    if path.startswith("pkg://"):
+        module = path.removeprefix("pkg://") == adapter.__name__
+    else:
+        module = bool(path) and Path(path).resolve() == Path(adapter.__file__).resolve()
+    return module and function.get("name") == adapter.compute_score.__name__
+
+
+def _check_reward(cfg: DictConfig, report: Report) -> None:
+    """Our adapter's reward_kwargs: veRL passes them through unread, so a typo would grade every response."""
+    from reward_fns.settings import problems
+
+    function = OmegaConf.select(cfg, "reward.custom_reward_function")
+    if isinstance(function, DictConfig) and _is_adapter(function):
+        kwargs = function.get("reward_kwargs") or {}
+        report.problems.extend(problems(kwargs, where="reward.custom_reward_function.reward_kwargs."))
 
 
 def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> None:

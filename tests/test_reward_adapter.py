@@ -14,6 +14,7 @@ from verl.trainer.ppo.reward import load_reward_manager
 
 import verl
 from reward_fns.adapter import compute_score
+from reward_fns.settings import RewardSettingError
 
 REPO = Path(__file__).resolve().parents[1]
 VERL_REWARD_DEFAULTS = Path(verl.__file__).parent / "trainer" / "config" / "reward" / "reward.yaml"
@@ -135,8 +136,9 @@ def test_bad_input_scores_incorrect_with_reason(source, solution, ground_truth, 
 
 def test_numeric_ground_truth_and_unknown_verifier():
     assert compute_score("HMMT25", "\\boxed{103}", 103)["acc"] == 1.0
-    broken = compute_score("HMMT25", "\\boxed{103}", "103", verifier="nope")
-    assert (broken["acc"], broken["reason"]) == (0.0, "reward error: KeyError: 'nope'")
+    # A bad setting would grade every response of the run wrong: it stops the first call instead.
+    with pytest.raises(RewardSettingError, match="verifier='nope': expected one of dapo, math_verify, hybrid"):
+        compute_score("HMMT25", "\\boxed{103}", "103", verifier="nope")
 
 
 def test_training_source_list_is_configurable():
