@@ -15,6 +15,7 @@ from tqdm import tqdm
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
 from data_prep.decontam import run_decontam
+from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
@@ -136,7 +137,9 @@ def build_dapo(
                 )
             base += batch.num_rows
             bar.update(batch.num_rows)
-    summary.rows_in, summary.rows_out = base, sink.rows
+        summary.rows_in, summary.rows_out = base, sink.rows
+        if not sink.rows:
+            raise PrepError(f"{summary.line()}; {out_path} was not written (any previous one is kept)")
     summary.outputs = [str(out_path)]
     summary.notes = {
         "distinct_problems": len(state.firsts),

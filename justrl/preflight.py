@@ -183,7 +183,10 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
             f"{', '.join(REQUIRED_COLUMNS)} (write it with justrl-prep)"
         )
         return parquet.metadata.num_rows
-    sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]))
+    sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
+    if sample is None:
+        report.problems.append(f"{key}: {path} has no rows; rebuild it with justrl-prep")
+        return 0
     for i, (prompt, reward_model) in enumerate(zip(sample.column(0).to_pylist(), sample.column(1).to_pylist())):
         if not (isinstance(prompt, list) and prompt and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt)):
             report.problems.append(
