@@ -208,6 +208,17 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+def test_integral_float_ground_truths_become_integers(tmp_path, capsys):
+    source = tmp_path / "floats.parquet"
+    prompts = [[{"content": DAPO_PREFIX + f"Problem {i}." + DAPO_SUFFIX, "role": "user"}] for i in range(3)]
+    pq.write_table(pa.table({"prompt": prompts, "reward_model": [{"ground_truth": v, "style": "rule"} for v in (2.0, 2.5, -3.0)]}), source)
+    summary = build_dapo(tmp_path / "out", str(source), decontam=False)
+    rows = pq.read_table(tmp_path / "out/train.parquet").to_pylist()
+    assert [r["reward_model"]["ground_truth"] for r in rows] == ["2", "2.5", "-3"]
+    assert summary.notes["integral_float_answers_as_integers"] == 2
+    assert "2 ground truths were integral floats (2.0), written as integers (2)" in capsys.readouterr().out
+
+
 def test_sigterm_mid_build_removes_the_partial(dapo_source, tmp_path):
     args = ["dapo", "--out", str(tmp_path / "dapo"), "--source", str(dapo_source), "--no-decontam"]
     done = subprocess.run([sys.executable, "-c", _TERMINATED_MID_BUILD, *args], capture_output=True, text=True, timeout=120)
