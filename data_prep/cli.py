@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     except PrepError as exc:
         print(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unwritable or misplaced --out, a full disk
+        print(f"justrl-prep: error: {exc.strerror or exc}: {exc.filename or ''}; check --out and free space", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("justrl-prep: interrupted; finished files are intact, unfinished ones were removed", file=sys.stderr)
         return 130

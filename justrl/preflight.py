@@ -102,6 +102,19 @@ def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> N
 
 def _check_batches(cfg: DictConfig, report: Report) -> None:
     """Batch sizes that veRL only rejects (or silently pads) once the workers are up."""
+    sizes = [
+        "trainer.nnodes",
+        "trainer.n_gpus_per_node",
+        "data.train_batch_size",
+        "actor_rollout_ref.rollout.n",
+        "actor_rollout_ref.actor.ppo_mini_batch_size",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size",
+    ]
+    values = {key: OmegaConf.select(cfg, key) for key in sizes}
+    bad = [f"{key}={value!r}: expected a positive integer" for key, value in values.items() if not (isinstance(value, int) and value > 0)]
+    if bad:
+        report.problems.extend(bad)  # the checks below divide by these
+        return
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
     n = cfg.actor_rollout_ref.rollout.n
@@ -183,7 +196,11 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
             f"{', '.join(REQUIRED_COLUMNS)} (write it with justrl-prep)"
         )
         return parquet.metadata.num_rows
-    sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
+    try:
+        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
+    except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
+        report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
+        return None
     if sample is None:
         report.problems.append(f"{key}: {path} has no rows; rebuild it with justrl-prep")
         return 0
@@ -236,7 +253,7 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
         "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),
         "generated tokens a step (upper bound)": f"{responses * cfg.data.max_response_length:,}",
     }
-    steps_per_epoch = train_rows // prompts if train_rows is not None else None
+    steps_per_epoch = train_rows // prompts if train_rows is not None and prompts > 0 else None
     if steps_per_epoch is not None:
         plan["training rows"] = f"{train_rows:,}"
         plan["steps an epoch"] = steps_per_epoch

@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except (GradeInputError, ValueError) as exc:
         print(f"justrl-grade: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unreadable input or unwritable results file
+        print(f"justrl-grade: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 2
     print((args.dir / "results.md").read_text(encoding="utf-8"))
     if args.wandb_project:
         from justrl.eval.wandb_log import log_results
