@@ -144,8 +144,9 @@ class OutputSet:
     """The files of one build, replaced together so no file of an earlier build survives beside them.
 
     Each parquet file is written as a partial, and all are renamed only once every one is complete.
-    Then every other file of the set this build did not write is removed: with `--val-size 0` an
-    earlier `val.parquet`, whose problems may now be in `train.parquet`, must not stay behind.
+    Then every other file of the set this build did not write is removed, with any partial of it:
+    with `--val-size 0` an earlier `val.parquet`, whose problems may now be in `train.parquet`,
+    must not stay behind.
     """
 
     def __init__(self, out_dir: Path, members: list[str]):
@@ -174,6 +175,7 @@ class OutputSet:
         for name in self.members:
             if name not in written:
                 (self.out_dir / name).unlink(missing_ok=True)
+                (self.out_dir / f"{name}.partial").unlink(missing_ok=True)  # left by a SIGKILLed build
 
 
 @dataclass
