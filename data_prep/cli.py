@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -87,17 +88,34 @@ def _run(args: argparse.Namespace) -> None:
         decontam_file(args.train, args.eval, args.report, args.ngram)
 
 
+class Terminated(Exception):
+    """SIGTERM (scancel, a preempted job) raised as an exception, so unfinished outputs are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input ends with one line on stderr and exit status 2, never a traceback."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = _parser().parse_args(argv)
         _run(args)
     except PrepError as exc:
         print(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unwritable or misplaced --out, a full disk
+        print(f"justrl-prep: error: {exc.strerror or exc}: {exc.filename or ''}; check --out and free space", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("justrl-prep: interrupted; finished files are intact, any *.partial file holds the rows written so far", file=sys.stderr)
+        print("justrl-prep: interrupted; finished files are intact, unfinished ones were removed", file=sys.stderr)
         return 130
+    except Terminated:
+        print("justrl-prep: terminated (SIGTERM); finished files are intact, unfinished ones were removed", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
 from data_prep.decontam import run_decontam
+from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
@@ -43,6 +44,15 @@ class _DapoState:
         self.firsts: list[tuple[int, str]] = []
         self.first_seen: set[str] = set()
         self.unwrapped = 0
+        self.integral_floats = 0
+
+    def answer(self, raw: object) -> str:
+        """The ground truth as text; an integral float (a numeric column's 2.0) becomes "2", since
+        strict-box grading compares strings and `\\boxed{2}` could never match "2.0"."""
+        if isinstance(raw, float) and raw.is_integer():
+            self.integral_floats += 1
+            return str(int(raw))
+        return "" if raw is None else str(raw).strip()
 
     def problem(self, raw: str | None) -> str:
         if raw is None:
@@ -75,7 +85,7 @@ def _process_batch(batch, base: int, state: _DapoState, summary: Summary, has: d
     seen = state.too_long if state.tokenizer is not None else None
     out = {k: [] for k in ("user", "gt", "style", "ability", "index", "source_id")}
     for i, problem in enumerate(problems):
-        gt = "" if answers[i] is None else str(answers[i]).strip()
+        gt = state.answer(answers[i])
         if not problem:
             summary.drop("empty_problem")
             continue
@@ -136,14 +146,19 @@ def build_dapo(
                 )
             base += batch.num_rows
             bar.update(batch.num_rows)
-    summary.rows_in, summary.rows_out = base, sink.rows
+        summary.rows_in, summary.rows_out = base, sink.rows
+        if not sink.rows:
+            raise PrepError(f"{summary.line()}; {out_path} was not written (any previous one is kept)")
     summary.outputs = [str(out_path)]
     summary.notes = {
         "distinct_problems": len(state.firsts),
         "rows_without_dapo_wrapper": state.unwrapped,
+        "integral_float_answers_as_integers": state.integral_floats,
         "keep_duplicates": keep_duplicates,
     }
     print(summary.line())
+    if state.integral_floats:
+        print(f"dapo: {state.integral_floats} ground truths were integral floats (2.0), written as integers (2)")
     summary.write(out_path.with_name("train.summary.json"))
     eval_dir = eval_dir if eval_dir is not None else Path(out_dir).parent / "benchmarks"
     if decontam and eval_dir.is_dir():

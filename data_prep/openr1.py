@@ -21,7 +21,7 @@ from tqdm import tqdm
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
-from data_prep.output import SFT_SCHEMA, ParquetSink, Summary, sft_batch
+from data_prep.output import SFT_SCHEMA, OutputSet, Summary, sft_batch
 from data_prep.sources import column_values, open_source, require_list_of, require_text
 from data_prep.text import last_boxed, with_suffix
 from data_prep.tokens import chat_lengths
@@ -160,12 +160,13 @@ def build_openr1_sft(
         raise PrepError(f"{src.label}: no generation passed the filters ({summary.line()})")
     splits = {"train": accepted[:n], "val": accepted[n:]}
     out_dir = Path(out_dir)
-    for split, rows in splits.items():
-        if not rows:
-            continue
-        path = out_dir / f"{split}.parquet"
-        offset = 0 if split == "train" else n
-        with ParquetSink(path, SFT_SCHEMA) as sink:
+    # Replaced as one set: a val.parquet of an earlier build would share problems with this train.
+    with OutputSet(out_dir, [f"{split}.parquet" for split in splits]) as outputs:
+        for split, rows in splits.items():
+            if not rows:
+                continue
+            sink = outputs.sink(f"{split}.parquet", SFT_SCHEMA)
+            offset = 0 if split == "train" else n
             sink.write(
                 sft_batch(
                     [with_suffix(c[3], suffix) for c in rows],
@@ -175,7 +176,7 @@ def build_openr1_sft(
                     [c[2] for c in rows],
                 )
             )
-        summary.outputs.append(str(path))
+            summary.outputs.append(str(sink.path))
     summary.rows_out = len(accepted)
     summary.notes = {
         "train_rows": len(splits["train"]),

@@ -7,6 +7,7 @@ several of them as `data.val_files` without a type clash.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,9 +91,11 @@ def write_json(path: Path, data: object) -> Path:
 class ParquetSink:
     """Write batches to `<path>.partial`, renaming to `path` only when the build completes.
 
-    A crash leaves the rows written so far in a readable `.partial` file (the footer is written on
-    close) and never clobbers a previous good output. Indices must be strictly increasing, which
-    proves them unique without holding them all in memory.
+    A parquet file is readable only once its footer is written at the end, so a `.partial` file is
+    never a usable result: a build that fails, is interrupted or gets SIGTERM removes it (the CLI
+    turns SIGTERM into an exception for that); one killed with SIGKILL leaves it to the next build,
+    which overwrites it. A previous good output is never clobbered either way. Indices must be
+    strictly increasing, which proves them unique without holding them all in memory.
     """
 
     def __init__(self, path: Path, schema: pa.Schema):
@@ -113,13 +116,66 @@ class ParquetSink:
         self._writer.write_batch(batch)
         self.rows += batch.num_rows
 
+    def close(self) -> None:
+        """Finish the file (footer) and flush it to disk, so a rename cannot publish a torn file."""
+        self._writer.close()
+        with self.partial.open("rb") as fh:
+            os.fsync(fh.fileno())
+
+    def commit(self) -> None:
+        self.partial.replace(self.path)
+
+    def discard(self) -> None:
+        self._writer.close()
+        self.partial.unlink(missing_ok=True)
+
     def __enter__(self) -> ParquetSink:
         return self
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._writer.close()
-        if exc_type is None:
-            self.partial.replace(self.path)
+        if exc_type is not None:
+            self.discard()
+            return
+        self.close()
+        self.commit()
+
+
+class OutputSet:
+    """The files of one build, replaced together so no file of an earlier build survives beside them.
+
+    Each parquet file is written as a partial, and all are renamed only once every one is complete.
+    Then every other file of the set this build did not write is removed, with any partial of it:
+    with `--val-size 0` an earlier `val.parquet`, whose problems may now be in `train.parquet`,
+    must not stay behind.
+    """
+
+    def __init__(self, out_dir: Path, members: list[str]):
+        self.out_dir = Path(out_dir)
+        self.members = members
+        self._sinks: list[ParquetSink] = []
+
+    def sink(self, name: str, schema: pa.Schema) -> ParquetSink:
+        sink = ParquetSink(self.out_dir / name, schema)
+        self._sinks.append(sink)
+        return sink
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            for sink in self._sinks:
+                sink.discard()
+            return
+        for sink in self._sinks:
+            sink.close()
+        for sink in self._sinks:
+            sink.commit()
+        written = {sink.path.name for sink in self._sinks}
+        for name in self.members:
+            if name not in written:
+                (self.out_dir / name).unlink(missing_ok=True)
+                (self.out_dir / f"{name}.partial").unlink(missing_ok=True)  # left by a SIGKILLed build
 
 
 @dataclass

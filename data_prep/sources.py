@@ -33,10 +33,16 @@ class Source:
     _tables: list[pa.Table | pq.ParquetFile]
 
     def batches(self, batch_rows: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        """Yield record batches of at most batch_rows rows, reading only `columns`."""
+        """Yield record batches of at most batch_rows rows, reading only `columns`.
+
+        A parquet file's pages are only decoded here, so a corrupt page surfaces mid-build.
+        """
         for part in self._tables:
             if isinstance(part, pq.ParquetFile):
-                yield from part.iter_batches(batch_size=batch_rows, columns=columns)
+                try:
+                    yield from part.iter_batches(batch_size=batch_rows, columns=columns)
+                except (OSError, pa.ArrowException) as exc:
+                    raise PrepError(f"{self.label}: unreadable parquet data ({exc}); the file is corrupt or truncated") from None
             else:
                 table = part.select(columns) if columns else part
                 yield from table.to_batches(max_chunksize=batch_rows)

@@ -36,6 +36,7 @@ class Report:
 def run_checks(cfg: DictConfig) -> Report:
     report = Report()
     _check_verl(cfg, report)
+    _check_reward(cfg, report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
     _check_context(cfg, report)
@@ -61,6 +62,28 @@ def _check_verl(cfg: DictConfig, report: Report) -> None:
     check_dataclasses(cfg, sections + (["critic"] if use_critic else []), report)
 
 
+def _is_adapter(function: DictConfig) -> bool:
+    """Whether custom_reward_function names reward_fns.adapter.compute_score (by package or file)."""
+    from reward_fns import adapter
+
+    path = str(function.get("path") or "")
+    if path.startswith("pkg://"):
+        module = path.removeprefix("pkg://") == adapter.__name__
+    else:
+        module = bool(path) and Path(path).resolve() == Path(adapter.__file__).resolve()
+    return module and function.get("name") == adapter.compute_score.__name__
+
+
+def _check_reward(cfg: DictConfig, report: Report) -> None:
+    """Our adapter's reward_kwargs: veRL passes them through unread, so a typo would grade every response."""
+    from reward_fns.settings import problems
+
+    function = OmegaConf.select(cfg, "reward.custom_reward_function")
+    if isinstance(function, DictConfig) and _is_adapter(function):
+        kwargs = function.get("reward_kwargs") or {}
+        report.problems.extend(problems(kwargs, where="reward.custom_reward_function.reward_kwargs."))
+
+
 def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> None:
     """Build veRL's config dataclasses for these sections, as its trainers do when they start."""
     from verl.utils.config import omega_conf_to_dataclass
@@ -79,6 +102,19 @@ def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> N
 
 def _check_batches(cfg: DictConfig, report: Report) -> None:
     """Batch sizes that veRL only rejects (or silently pads) once the workers are up."""
+    sizes = [
+        "trainer.nnodes",
+        "trainer.n_gpus_per_node",
+        "data.train_batch_size",
+        "actor_rollout_ref.rollout.n",
+        "actor_rollout_ref.actor.ppo_mini_batch_size",
+        "actor_rollout_ref.rollout.tensor_model_parallel_size",
+    ]
+    values = {key: OmegaConf.select(cfg, key) for key in sizes}
+    bad = [f"{key}={value!r}: expected a positive integer" for key, value in values.items() if not (isinstance(value, int) and value > 0)]
+    if bad:
+        report.problems.extend(bad)  # the checks below divide by these
+        return
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
     n = cfg.actor_rollout_ref.rollout.n
@@ -160,7 +196,14 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
             f"{', '.join(REQUIRED_COLUMNS)} (write it with justrl-prep)"
         )
         return parquet.metadata.num_rows
-    sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]))
+    try:
+        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
+    except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
+        report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
+        return None
+    if sample is None:
+        report.problems.append(f"{key}: {path} has no rows; rebuild it with justrl-prep")
+        return 0
     for i, (prompt, reward_model) in enumerate(zip(sample.column(0).to_pylist(), sample.column(1).to_pylist())):
         if not (isinstance(prompt, list) and prompt and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt)):
             report.problems.append(
@@ -210,7 +253,7 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
         "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),
         "generated tokens a step (upper bound)": f"{responses * cfg.data.max_response_length:,}",
     }
-    steps_per_epoch = train_rows // prompts if train_rows is not None else None
+    steps_per_epoch = train_rows // prompts if train_rows is not None and prompts > 0 else None
     if steps_per_epoch is not None:
         plan["training rows"] = f"{train_rows:,}"
         plan["steps an epoch"] = steps_per_epoch

@@ -2,23 +2,21 @@
 
 Everything it composes is a pure function chosen by ``reward_kwargs`` from the YAML config
 group (``configs/reward/justrl.yaml`` or ``justtinker.yaml``), so a recipe's reward is fully
-described by its config. It never raises on data: one exception here stops a multi-week run, so
-any failure becomes the incorrect score with a reason in ``pred``-adjacent diagnostics. A bad
-option value is the exception: it raises at the first response, naming the value.
+described by its config. No response or ground truth makes it raise: one exception here stops a
+multi-week run, so any failure becomes the incorrect score with a reason in ``pred``-adjacent
+diagnostics. Bad *settings* are the exception: they would grade every response of the run wrong,
+so they raise a one-line ``RewardSettingError`` on the first call (``justrl-check`` reports them
+before that, from the same table in ``reward_fns.settings``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reward_fns import redundancy
+from reward_fns import redundancy, settings
 from reward_fns.format import has_boxed, has_think_block, has_think_close
 from reward_fns.result import VerifyResult
-from reward_fns.verify import VERIFIERS
-
-# How a response counts as thinking: JustTinker's closing-tag test, or the strict single block.
-THINK_CHECKS = ("closing_tag", "single_block")
-REDUNDANCY_METHODS = ("default", "justtinker")
+from reward_fns.verify import MAX_RESPONSE_CHARS, VERIFIERS
 
 # Redundancy diagnostics of a response with no text to measure (read only, never mutated).
 _NO_STATS = dict.fromkeys(("compression", "ngram", "chunk_similarity", "score"), 0.0)
@@ -33,30 +31,23 @@ def _ground_truth(value: object) -> object:
     return value
 
 
-def _choice(option: str, value: object, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(
-            f"reward option {option}={value!r} is not one of {', '.join(choices)}; "
-            f"set reward.custom_reward_function.reward_kwargs.{option} to one of them"
-        )
-
-
-def check_options(verifier: object, training_verifier: object, think_check: object, redundancy_method: object) -> None:
-    """Raise one line naming a bad option value, what is accepted and where to set it.
-
-    A bad option is a configuration error, not bad data: it must stop the run at the first
-    response instead of silently scoring every response as incorrect.
-    """
-    _choice("verifier", verifier, tuple(VERIFIERS))
-    _choice("training_verifier", training_verifier, tuple(VERIFIERS))
-    _choice("think_check", think_check, THINK_CHECKS)
-    _choice("redundancy_method", redundancy_method, REDUNDANCY_METHODS)
-
-
 def _thinks(text: str, think_check: str, opened_by_prompt: bool) -> bool:
     if think_check == "closing_tag":
         return has_think_close(text)
     return has_think_block(text, opened_by_prompt=opened_by_prompt)
+
+
+def _measure(text: str, method: str, think_check: str, opened_by_prompt: bool) -> tuple[bool, bool, dict, str | None]:
+    """Format and redundancy of a response, and why they could not be measured (None when they were).
+
+    Kept apart from verification: a failure here must cost no reward, so a correct answer stays
+    correct and simply gets no penalty.
+    """
+    try:
+        stats = redundancy.analyze(text, method) if text else _NO_STATS
+        return _thinks(text, think_check, opened_by_prompt), has_boxed(text), stats, None
+    except Exception as error:  # noqa: BLE001  (the contract: never raise inside training)
+        return False, False, _NO_STATS, f"format and redundancy not measured: {type(error).__name__}: {error}"
 
 
 def compute_score(
@@ -77,27 +68,43 @@ def compute_score(
     think_check: str = "single_block",
     think_opened_by_prompt: bool = False,
     verifier_options: dict | None = None,
-    **_: object,
+    **call_kwargs: object,
 ) -> dict:
     """Score one response.
 
     Training sources are graded with ``training_verifier`` (JustRL: DAPO strict box), every
     other data source (the benchmarks) with ``verifier`` (hybrid by default). Penalties apply
     to correct answers only, as in JustTinker: a wrong answer already earns the lowest reward,
-    and a correct one never scores below it. Bad data never raises; a bad option value does
-    (``check_options``).
+    and a correct one never scores below it.
     """
-    check_options(verifier, training_verifier, think_check, redundancy_method)
+    options = dict(verifier_options or {})
+    settings.require_valid(
+        {
+            "training_sources": training_sources,
+            "verifier": verifier,
+            "training_verifier": training_verifier,
+            "correct_score": correct_score,
+            "incorrect_score": incorrect_score,
+            "format_weight": format_weight,
+            "redundancy_weight": redundancy_weight,
+            "redundancy_threshold": redundancy_threshold,
+            "redundancy_method": redundancy_method,
+            "think_check": think_check,
+            "think_opened_by_prompt": think_opened_by_prompt,
+            "verifier_options": options,
+            **call_kwargs,
+        }
+    )
     text = solution_str if isinstance(solution_str, str) else ""
     grader = VERIFIERS[training_verifier if data_source in tuple(training_sources) else verifier]
     try:
-        result = grader(solution_str, _ground_truth(ground_truth), **dict(verifier_options or {}))
-        stats = redundancy.analyze(text, redundancy_method) if text else _NO_STATS
+        result = grader(solution_str, _ground_truth(ground_truth), **options)
     except Exception as error:  # noqa: BLE001  (the contract: never raise inside training)
         result = VerifyResult(False, None, f"reward error: {type(error).__name__}: {error}")
-        stats = _NO_STATS
-    think = _thinks(text, think_check, think_opened_by_prompt)
-    format_penalty = format_weight if result.correct and not think else 0.0
+    # A response the verifiers reject for its size is not measured either (seconds on 20 MB).
+    measurable = text if len(text) <= options.get("max_response_chars", MAX_RESPONSE_CHARS) else ""
+    think, boxed, stats, not_measured = _measure(measurable, redundancy_method, think_check, think_opened_by_prompt)
+    format_penalty = format_weight if result.correct and not think and not_measured is None else 0.0
     redundancy_penalty = (
         redundancy.penalty(stats["score"], threshold=redundancy_threshold, weight=redundancy_weight)
         if result.correct
@@ -110,9 +117,9 @@ def compute_score(
         "score": score,
         "acc": float(result.correct),
         "pred": result.pred if result.pred is not None else "",
-        "reason": result.reason,
+        "reason": result.reason if not_measured is None else f"{result.reason}; {not_measured}",
         "has_think": float(think),
-        "boxed": float(has_boxed(text)),
+        "boxed": float(boxed),
         "redundancy": stats["score"],
         "chunk_similarity": stats["chunk_similarity"],
         "format_penalty": format_penalty,

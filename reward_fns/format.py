@@ -11,6 +11,9 @@ from verl.utils.reward_score.math_dapo import last_boxed_only_string
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
+# How a response counts as thinking (reward setting think_check): JustTinker's closing-tag test,
+# or exactly one non-empty think block with text after it.
+THINK_CHECKS = ("closing_tag", "single_block")
 
 
 def has_think_close(text: str) -> bool:

@@ -16,6 +16,18 @@ MAX_BRACE_DEPTH = 12
 _HUGE_EXPONENT = re.compile(r"(?:\^|\*\*)\s*\{?\s*\(?\s*[-+]?\d{5,}")
 # A numeric power tower (10^{10^{10}}, 9^9^9) explodes even with short exponents.
 _TOWER = re.compile(r"\d\s*(?:\^|\*\*)\s*\{?\s*\(?\s*\d+\s*\}?\s*\)?\s*(?:\^|\*\*)")
+# LaTeX that only spaces or groups (\, \left( ...) is dropped before the shape checks, so
+# 9^{\,9^{9}} or 9^{\left(9^{9}\right)} is seen as the tower it is.
+_LAYOUT = re.compile(r"\\(?:left|right|quad|qquad|[,;:! ])")
+_PRODUCT = re.compile(r"\\(?:cdot|times)")
+_CONSTANTS = re.compile(r"\\pi|\\mathrm\{e\}")
+_BIG_FACTORIAL = re.compile(r"\d{2,}\s*!")
+_FACTORIAL_OF_FACTORIAL = re.compile(r"!\s*[)\]}]+\s*!")
+# (x+1)^{9999}: SymPy expands a power of a sum with thousands of terms.
+_POLYNOMIAL_POWER = re.compile(r"[A-Za-z][^()]*\)\s*\^\s*\{?\s*\d{4,}")
+_OPEN = {"{": "}", "(": ")"}
+# An exponent is read this far at most, so the scan stays linear on a tail of nested groups.
+_MAX_EXPONENT_CHARS = 200
 
 
 def brace_depth(text: str) -> tuple[int, bool]:
@@ -36,6 +48,37 @@ def brace_depth(text: str) -> tuple[int, bool]:
     return deepest, balanced and depth == 0
 
 
+def _exponent(text: str, start: int) -> str:
+    """The exponent that begins at ``start`` (just after ``^``): a balanced group or one token."""
+    while start < len(text) and text[start].isspace():
+        start += 1
+    stop = min(len(text), start + _MAX_EXPONENT_CHARS)
+    if start < len(text) and text[start] in _OPEN:
+        depth, end = 0, start
+        while end < stop:
+            depth += {text[start]: 1, _OPEN[text[start]]: -1}.get(text[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        return text[start:end]
+    end = start
+    while end < stop and (text[end].isalnum() or text[end] in "!."):
+        end += 1
+    return text[start:end]
+
+
+def _numeric_tower(text: str) -> bool:
+    """A power whose exponent, of numbers only, is itself a power or the factorial of a two-digit
+    number (9^{9\\cdot 9^{9}}, e^{e^{e}}, 9^{99!}): SymPy evaluates it exactly. Exponents with a
+    variable stay symbolic and are left alone."""
+    for at in (i for i, char in enumerate(text) if char == "^"):
+        exponent = _exponent(text, at + 1)
+        numbers_only = not re.search(r"[A-Za-df-z\\]", _CONSTANTS.sub("", exponent))
+        if numbers_only and ("^" in exponent or _BIG_FACTORIAL.search(exponent)):
+            return True
+    return False
+
+
 def reject_reason(text: str, what: str, *, require_balanced: bool = False) -> str | None:
     """Why ``text`` should not be parsed at all, or None when it is safe to try.
 
@@ -48,6 +91,11 @@ def reject_reason(text: str, what: str, *, require_balanced: bool = False) -> st
         return f"{what}: unbalanced braces"
     if depth > MAX_BRACE_DEPTH:
         return f"{what}: braces nested {depth} deep (at most {MAX_BRACE_DEPTH})"
-    if _HUGE_EXPONENT.search(text) or _TOWER.search(text):
+    flat = _PRODUCT.sub("*", _LAYOUT.sub("", text)).replace("**", "^")
+    if _HUGE_EXPONENT.search(flat) or _TOWER.search(flat) or _numeric_tower(flat):
         return f"{what}: huge exponent"
+    if _FACTORIAL_OF_FACTORIAL.search(flat):
+        return f"{what}: factorial of a factorial"
+    if _POLYNOMIAL_POWER.search(flat):
+        return f"{what}: huge power of a polynomial"
     return None

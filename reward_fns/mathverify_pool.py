@@ -15,17 +15,27 @@ import select
 import subprocess
 import sys
 import threading
+import time
 
 from reward_fns.guards import reject_reason
 from reward_fns.result import VerifyResult
 
+# A helper that has not announced readiness this long after its start is hung: it is replaced.
 _STARTUP_TIMEOUT_S = 120.0
+_REPLY_KEYS = ("correct", "pred", "reason")
+
+
+class NoReply(Exception):
+    """No verdict within the call: the message is the reason the verifier reports."""
 
 
 class _Helper:
-    """One helper process; used by one thread at a time."""
+    """One helper process; used by one thread at a time. It starts in the background: the first
+    call that gets it waits for its "ready" line only as long as that call's deadline allows."""
 
     def __init__(self, memory_mb: int) -> None:
+        self.started = time.monotonic()
+        self.ready = False
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reward_fns.mathverify_worker", str(memory_mb)],
             stdin=subprocess.PIPE,
@@ -33,9 +43,6 @@ class _Helper:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        if self._readline(_STARTUP_TIMEOUT_S) != "ready":
-            self.close()
-            raise RuntimeError("math-verify helper process failed to start")
 
     def _readline(self, timeout_s: float) -> str | None:
         ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, timeout_s))
@@ -44,15 +51,34 @@ class _Helper:
         line = self.proc.stdout.readline()
         return line.strip() if line else None
 
-    def ask(self, request: dict, timeout_s: float) -> dict | None:
-        """The helper's reply, or None when it missed the deadline or died."""
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Whether the helper is ready; raises RuntimeError when it died or hung while starting."""
+        if not self.ready:
+            line = self._readline(min(timeout_s, self.started + _STARTUP_TIMEOUT_S - time.monotonic()))
+            if line == "ready":
+                self.ready = True
+            elif line is not None or self.proc.poll() is not None or time.monotonic() - self.started >= _STARTUP_TIMEOUT_S:
+                raise RuntimeError("math-verify helper process failed to start")
+        return self.ready
+
+    def ask(self, request: dict, timeout_s: float, deadline_s: float) -> dict:
+        """The helper's reply; NoReply when it missed the deadline, died or answered something else
+        (a stray print would shift every later reply by one line, so such a helper is not reused)."""
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
         except OSError:
-            return None
+            raise NoReply("math-verify helper died (replaced)") from None
         line = self._readline(timeout_s)
-        return json.loads(line) if line else None
+        if line is None:
+            raise NoReply(f"math-verify timed out (deadline {deadline_s:g}s, waiting for a helper included)")
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        if not (isinstance(reply, dict) and all(k in reply for k in _REPLY_KEYS)):
+            raise NoReply("math-verify helper answered something other than a verdict (replaced)")
+        return reply
 
     def close(self) -> None:
         self.proc.kill()
@@ -60,27 +86,62 @@ class _Helper:
 
 
 class HelperPool:
-    """At most ``size`` helpers; a helper that misses its deadline is killed, not reused."""
+    """At most ``size`` helpers; one that misses its deadline or answers garbage is killed, not reused.
+
+    Helpers start when the pool is made (``warm_up`` waits for them once) and in the background
+    when one is killed, so a call rarely spends its deadline on SymPy's import.
+    """
 
     def __init__(self, size: int, memory_mb: int) -> None:
-        self._slots = threading.BoundedSemaphore(size)
-        self._idle: list[_Helper] = []
-        self._lock = threading.Lock()
+        self.size = size
         self.memory_mb = memory_mb
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle = [_Helper(memory_mb) for _ in range(size)]
+        self._lock = threading.Lock()
 
-    def run(self, request: dict, timeout_s: float) -> dict | None:
-        with self._slots:
+    def warm_up(self) -> None:
+        """Wait, outside any call's deadline, for the first helpers to start: a reward or grading
+        worker that has just begun would otherwise time out its first answers on a loaded node."""
+        try:
+            for helper in self._idle:
+                if not helper.wait_ready(_STARTUP_TIMEOUT_S):
+                    raise RuntimeError("math-verify helper process failed to start")
+        except RuntimeError:
+            for helper in self._idle:
+                helper.close()
+            raise
+
+    def run(self, request: dict, timeout_s: float) -> dict:
+        """The helper's reply within ``timeout_s`` for the whole call: waiting for a free helper
+        and for a new helper to start count against it. Raises NoReply with the reason otherwise."""
+        deadline = time.monotonic() + timeout_s
+        if not self._slots.acquire(timeout=timeout_s):
+            raise NoReply(f"math-verify timed out (deadline {timeout_s:g}s, all of it waiting for one of {self.size} busy helpers)")
+        try:
             with self._lock:
                 helper = self._idle.pop() if self._idle else None
-            if helper is None:
-                helper = _Helper(self.memory_mb)
-            reply = helper.ask(request, timeout_s)
-            if reply is None:
+            helper = helper or _Helper(self.memory_mb)
+            try:
+                ready = helper.wait_ready(deadline - time.monotonic())
+            except RuntimeError:
                 helper.close()
-            else:
+                raise
+            if not ready:
                 with self._lock:
-                    self._idle.append(helper)
+                    self._idle.append(helper)  # still starting: the next call picks it up
+                raise NoReply(f"math-verify timed out (deadline {timeout_s:g}s, all of it waiting for a helper to start)")
+            try:
+                reply = helper.ask(request, deadline - time.monotonic(), timeout_s)
+            except NoReply:
+                helper.close()
+                with self._lock:
+                    self._idle.append(_Helper(self.memory_mb))
+                raise
+            with self._lock:
+                self._idle.append(helper)
             return reply
+        finally:
+            self._slots.release()
 
 
 _pools: dict[tuple[int, int], HelperPool] = {}
@@ -99,16 +160,20 @@ os.register_at_fork(after_in_child=_forget_parent_pools)
 
 def _pool(size: int, memory_mb: int) -> HelperPool:
     with _pools_lock:
-        return _pools.setdefault((size, memory_mb), HelperPool(size, memory_mb))
+        if (size, memory_mb) not in _pools:
+            pool = HelperPool(size, memory_mb)
+            pool.warm_up()
+            _pools[(size, memory_mb)] = pool
+        return _pools[(size, memory_mb)]
 
 
 def _ask(request: dict, *, timeout_s: float, workers: int, memory_mb: int) -> VerifyResult:
     try:
         reply = _pool(workers, memory_mb).run(request, timeout_s)
+    except NoReply as reason:
+        return VerifyResult(False, None, str(reason))
     except (OSError, RuntimeError) as error:
         return VerifyResult(False, None, f"math-verify unavailable: {error}")
-    if reply is None:
-        return VerifyResult(False, None, f"math-verify timed out (deadline {timeout_s:g}s)")
     return VerifyResult(bool(reply["correct"]), reply["pred"], reply["reason"])
 
 
@@ -121,7 +186,8 @@ def verify(
     memory_mb: int = 2048,
     precheck: bool = True,
 ) -> VerifyResult:
-    """Compare the answer in ``text`` with ``ground_truth``; never blocks longer than ``timeout_s``.
+    """Compare the answer in ``text`` with ``ground_truth``; never blocks much longer than ``timeout_s``,
+    however many threads share the pool (the wait for a helper counts against the deadline).
 
     ``precheck=False`` skips the guards so tests can prove the deadline alone bounds the time.
     """

@@ -58,6 +58,8 @@ NGRAM = 5
 SEGMENT_BYTES = 1024
 _NOVELTY_LOW = 0.10
 _NOVELTY_HIGH = 0.18
+# The methods `analyze` implements (the reward setting `redundancy_method` is checked against these).
+METHODS = ("default", "justtinker")
 
 
 def _clip01(value: float) -> float:
@@ -149,7 +151,7 @@ def analyze(text: str, method: str = "default") -> dict[str, float]:
         ngram = 0.0
         score = compression
     else:
-        raise ValueError(f"unknown redundancy method {method!r}; expected 'default' or 'justtinker'")
+        raise ValueError(f"unknown redundancy method {method!r}; expected one of {', '.join(METHODS)}")
     return {
         "compression": compression,
         "ngram": ngram,

@@ -25,6 +25,8 @@ from reward_fns.sanitize import check_ground_truth, check_text
 DAPO_TAIL_CHARS = 300
 # Strict-box mode looks for the last \boxed{} only within the last 100 characters of that tail.
 STRICT_BOX_CHARS = 100
+# Longer responses are rejected unread, before any parsing.
+MAX_RESPONSE_CHARS = 500_000
 _MINERVA_ANSWER = re.compile(r"(?i)Answer\s*:\s*([^\n]+)")
 _INVALID = "[INVALID]"
 
@@ -39,7 +41,7 @@ def dapo(
     ground_truth: object,
     *,
     strict_box: bool = False,
-    max_response_chars: int = 500_000,
+    max_response_chars: int = MAX_RESPONSE_CHARS,
     **_: object,
 ) -> VerifyResult:
     """DAPO rule verifier with veRL ``math_dapo`` semantics.
@@ -72,7 +74,7 @@ def math_verify(
     *,
     timeout_s: float = 5.0,
     tail_chars: int = 4000,
-    max_response_chars: int = 500_000,
+    max_response_chars: int = MAX_RESPONSE_CHARS,
     workers: int = 2,
     memory_mb: int = 2048,
     precheck: bool = True,
@@ -103,7 +105,7 @@ def math_verify(
 
 def hybrid(response: object, ground_truth: object, *, strict_box: bool = False, **opts: object) -> VerifyResult:
     """DAPO first (cheap, exact), math-verify only when DAPO says no: how benchmarks are graded."""
-    problem = check_text(response, "response", max_chars=int(opts.get("max_response_chars", 500_000)))
+    problem = check_text(response, "response", max_chars=int(opts.get("max_response_chars", MAX_RESPONSE_CHARS)))
     problem = problem or check_ground_truth(ground_truth)
     if problem:
         return VerifyResult(False, None, problem)

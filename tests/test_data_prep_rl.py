@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -165,17 +167,64 @@ def test_bad_input_columns_are_named(tmp_path, capsys):
     assert not (tmp_path / "out/train.parquet").exists()
 
 
-def test_crash_leaves_partial_rows_and_no_final_file(tmp_path):
+def test_crash_removes_the_partial_and_keeps_the_previous_file(tmp_path):
     path = tmp_path / "train.parquet"
     batch = rl_batch("math_dapo", ["p" + SUFFIX], ["MATH"], ["1"], ["rule"], [0], "train", ["a"])
+    with ParquetSink(path, RL_SCHEMA) as sink:
+        sink.write(batch)
+    good = path.read_bytes()
     with pytest.raises(RuntimeError), ParquetSink(path, RL_SCHEMA) as sink:
         sink.write(batch)
         raise RuntimeError("killed mid-build")
-    assert not path.exists()
-    assert pq.read_table(tmp_path / "train.parquet.partial").num_rows == 1
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.parquet"]
     with pytest.raises(PrepError, match="unique and increasing"), ParquetSink(path, RL_SCHEMA) as sink:
         sink.write(batch)
         sink.write(batch)
+
+
+def test_dapo_with_every_row_dropped_fails_and_keeps_the_previous_output(dapo_source, tmp_path, capsys):
+    out = tmp_path / "dapo"
+    build_dapo(out, str(dapo_source), decontam=False)
+    good = (out / "train.parquet").read_bytes()
+    empty = write_dapo_layout(tmp_path / "empty.parquet", [("A problem whose answer is missing.", "")], repeats=300)
+    capsys.readouterr()
+    assert main(["dapo", "--out", str(out), "--source", str(empty), "--no-decontam"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"justrl-prep: error: dapo: 300 rows in, 0 rows out; dropped: missing_ground_truth=300; "
+        f"{out / 'train.parquet'} was not written (any previous one is kept)"
+    )
+    assert (out / "train.parquet").read_bytes() == good
+    assert not (out / "train.parquet.partial").exists()
+
+
+_TERMINATED_MID_BUILD = """
+import os, signal, sys
+from data_prep import cli, output
+output.ParquetSink.write = lambda self, batch: os.kill(os.getpid(), signal.SIGTERM)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_integral_float_ground_truths_become_integers(tmp_path, capsys):
+    source = tmp_path / "floats.parquet"
+    prompts = [[{"content": DAPO_PREFIX + f"Problem {i}." + DAPO_SUFFIX, "role": "user"}] for i in range(3)]
+    pq.write_table(pa.table({"prompt": prompts, "reward_model": [{"ground_truth": v, "style": "rule"} for v in (2.0, 2.5, -3.0)]}), source)
+    summary = build_dapo(tmp_path / "out", str(source), decontam=False)
+    rows = pq.read_table(tmp_path / "out/train.parquet").to_pylist()
+    assert [r["reward_model"]["ground_truth"] for r in rows] == ["2", "2.5", "-3"]
+    assert summary.notes["integral_float_answers_as_integers"] == 2
+    assert "2 ground truths were integral floats (2.0), written as integers (2)" in capsys.readouterr().out
+
+
+def test_sigterm_mid_build_removes_the_partial(dapo_source, tmp_path):
+    args = ["dapo", "--out", str(tmp_path / "dapo"), "--source", str(dapo_source), "--no-decontam"]
+    done = subprocess.run([sys.executable, "-c", _TERMINATED_MID_BUILD, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("justrl-prep: terminated (SIGTERM)")
+    assert list((tmp_path / "dapo").iterdir()) == []
 
 
 def test_decontam_cli(built_benchmarks, tmp_path, capsys):

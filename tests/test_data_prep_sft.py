@@ -97,6 +97,16 @@ def test_sampling_is_deterministic_per_seed(openr1_source, tokenizer, tmp_path):
     assert not (tmp_path / "a/val.parquet").exists()
 
 
+def test_rebuild_replaces_the_whole_output_set(openr1_source, tokenizer, tmp_path):
+    build_openr1_sft(tmp_path / "sft", tokenizer, str(openr1_source), n=20, seed=0, val_size=5)
+    assert (tmp_path / "sft/val.parquet").exists()
+    (tmp_path / "sft/val.parquet.partial").write_bytes(b"PAR1 cut short by a SIGKILL")
+    build_openr1_sft(tmp_path / "sft", tokenizer, str(openr1_source), n=25, seed=0, val_size=0)
+    # The old val.parquet held problems that are now in train.parquet: it must not stay behind.
+    assert sorted(p.name for p in (tmp_path / "sft").iterdir()) == ["train.parquet", "train.summary.json"]
+    assert pq.read_table(tmp_path / "sft/train.parquet").num_rows == 25
+
+
 def test_token_budget_and_verl_sft_dataset(tmp_path, tokenizer, tiny_tokenizer_dir):
     rows = _rows(6)
     rows[0]["generations"][1] = _good(0, words=3000)  # far beyond a 512-token budget

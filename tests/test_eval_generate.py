@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,20 @@ def test_torn_last_line_is_dropped_and_regenerated(aime, tmp_path):
     assert read_records(path).malformed == 0 and sorted(indices(path)) == list(range(30))
 
 
+def test_record_cut_before_its_newline_is_kept_not_glued(aime, tmp_path):
+    path = tmp_path / "AIME24.jsonl"
+    run(engine_for(aime), aime, path)
+    text = path.read_text()
+    ends = [i for i, char in enumerate(text) if char == "\n"]
+    for cut, end in enumerate(ends):
+        path.write_text(text[:end])  # a crash after record `cut` was written, before its newline
+        engine = engine_for(aime)
+        assert run(engine, aime, path) == 29 - cut
+        result = read_records(path)
+        assert (result.malformed, sorted(indices(path))) == (0, list(range(30))), cut
+        assert path.read_text().endswith("\n")
+
+
 def test_other_n_is_refused_without_touching_the_file(aime, tmp_path):
     path = tmp_path / "AIME24.jsonl"
     run(engine_for(aime), aime, path, n=2)
@@ -176,6 +191,31 @@ def test_manifest_refuses_other_settings_and_merges_benchmarks(tmp_path):
     saved = json.loads((tmp_path / "run.json").read_text())
     assert saved["benchmarks"] == {"AIME24": {"n": 32}, "MATH-500": {"n": 4}}
     assert saved["sampling"] == {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 31744, "seed": 0}
+
+
+def test_manifest_is_replaced_atomically(tmp_path, monkeypatch):
+    write_manifest(tmp_path, make_manifest("m", None, SAMPLING, {"AIME24": 32}))
+    good = (tmp_path / "run.json").read_text()
+
+    def crash(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    # The write fails before the new content is safely on disk: the old record must stay whole.
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError):
+        write_manifest(tmp_path, make_manifest("m", None, SAMPLING, {"MATH-500": 4}))
+    assert (tmp_path / "run.json").read_text() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+@pytest.mark.parametrize("content", ['{"model": "m", "sampl', "[1, 2]", "\x00\xff"])
+def test_unreadable_manifest_is_one_line_naming_the_file(tmp_path, content):
+    (tmp_path / "run.json").write_text(content, encoding="latin-1")
+    with pytest.raises(ResumeMismatch) as caught:
+        write_manifest(tmp_path, make_manifest("m", None, SAMPLING, {"AIME24": 32}))
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'run.json'} is not a justrl-eval run record") and "\n" not in message
+    assert "delete it" in message
 
 
 def test_chat_template_of_the_model_is_applied(aime, tiny_tokenizer_dir):

@@ -176,6 +176,10 @@ def test_hung_verifier_is_cut_at_the_deadline(tmp_path, benchmarks_dir):
         (["{eval}", "--benchmarks", "AIME25"], "{eval}/AIME25.jsonl not found"),
         (["{eval}", "--verifier", "sympy"], "unknown verifier 'sympy'"),
         (["{eval}", "--workers", "0"], "--workers must be a positive integer, got 0"),
+        # nan and inf once timed out every response after the first, with exit status 0
+        (["{eval}", "--timeout", "nan"], "--timeout must be a positive finite number of seconds, got nan"),
+        (["{eval}", "--timeout", "inf"], "--timeout must be a positive finite number of seconds, got inf"),
+        (["{eval}", "--timeout", "0"], "--timeout must be a positive finite number of seconds, got 0.0"),
     ],
 )
 def test_cli_errors_are_one_line(args, message, tmp_path, eval_dir, capsys):

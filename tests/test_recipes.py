@@ -210,7 +210,7 @@ def test_override_reaches_composed_config():
     [
         (["trainer.totl_epochs=3"], "unknown key 'trainer.totl_epochs' (did you mean trainer.total_epochs?)"),
         (["data.train_batch_size=abc"], "data.train_batch_size='abc' has the wrong type: expected an integer"),
-        (["cluster=a800"], "unknown config choice 'cluster/a800'; available cluster options: a800_4x8, gpu_1, node_8gpu"),
+        (["cluster=a800"], "unknown config choice 'cluster/a800'; available cluster options: a800_4x8, cpu, cpu_sft, gpu_1, node_8gpu"),
     ],
 )
 def test_bad_overrides_are_one_line_errors(overrides, message):

@@ -14,6 +14,7 @@ from verl.trainer.ppo.reward import load_reward_manager
 
 import verl
 from reward_fns.adapter import compute_score
+from reward_fns.settings import RewardSettingError
 
 REPO = Path(__file__).resolve().parents[1]
 VERL_REWARD_DEFAULTS = Path(verl.__file__).parent / "trainer" / "config" / "reward" / "reward.yaml"
@@ -149,13 +150,11 @@ def test_numeric_ground_truth():
     ],
 )
 def test_bad_option_value_stops_with_one_line(option, value, accepted):
-    # A configuration error must stop the run, not score every response as incorrect.
-    with pytest.raises(ValueError) as error:
+    # A bad setting would grade every response of the run wrong: it stops the first call instead.
+    with pytest.raises(RewardSettingError) as error:
         compute_score("HMMT25", "\\boxed{103}", "103", **{option: value})
-    assert str(error.value) == (
-        f"reward option {option}={value!r} is not one of {accepted}; "
-        f"set reward.custom_reward_function.reward_kwargs.{option} to one of them"
-    )
+    assert str(error.value).startswith(f"bad reward setting: {option}={value!r}: expected one of {accepted}")
+    assert "\n" not in str(error.value)
 
 
 def test_correct_answer_never_scores_below_incorrect():

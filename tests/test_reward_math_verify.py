@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from reward_fns import mathverify_pool
+from reward_fns.guards import reject_reason
 from reward_fns.verify import hybrid, math_verify
 
 
@@ -83,11 +87,80 @@ def test_hard_deadline_bounds_a_runaway_parse_off_main_thread():
     result, seconds = _in_thread(
         math_verify, "\\boxed{9^{387420489}}", "9^{9^{9}}", timeout_s=1.5, precheck=False
     )
-    assert (result.correct, result.reason) == (False, "math-verify timed out (deadline 1.5s)")
+    assert (result.correct, result.reason) == (False, "math-verify timed out (deadline 1.5s, waiting for a helper included)")
     assert seconds < 3.0
     # The pool replaces the killed helper: the next answer is graded normally.
     again, _ = _in_thread(math_verify, "\\boxed{4}", "4")
     assert again.correct
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("9^{{9}^{9}}", "huge exponent"),
+        ("9^{\\,9^{9}}", "huge exponent"),
+        ("9^{\\left(9^{9}\\right)}", "huge exponent"),
+        ("{9}^{{9}^{{9}^{9}}}", "huge exponent"),
+        ("9^{9\\cdot 9^{9}}", "huge exponent"),
+        ("(10!)!", "factorial of a factorial"),
+        ("9^{99!}", "huge exponent"),
+        ("e^{e^{e^{e^{e}}}}", "huge exponent"),
+        ("(x+1)^{9999}", "huge power of a polynomial"),
+    ],
+)
+def test_expensive_shapes_are_rejected_before_parsing(expression, reason):
+    result, seconds = _in_thread(math_verify, f"\\boxed{{{expression}}}", "1")
+    assert (result.correct, result.reason) == (False, f"rejected before parsing: response: {reason}")
+    assert seconds < 1.0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["e^{x^2}", "x^{3!}", "2^{2024}", "(x+1)^{2}", "10!", "n!!", "e^{i\\pi}", "(1+\\sqrt{5})^{n}", "a^{b^{c}}", "2^{10}-1"],
+)
+def test_ordinary_answers_pass_the_guards(answer):
+    assert reject_reason(f"The answer is \\boxed{{{answer}}}", "response") is None
+
+
+def test_deadline_bounds_each_call_however_many_threads_wait():
+    """16 runaway calls from 8 threads share 2 helpers: the deadline covers the wait for a helper."""
+    timeout_s, times, reasons = 2.0, [], []
+
+    def call() -> None:
+        started = time.perf_counter()
+        result = math_verify("\\boxed{9^{387420489}}", "9^{9^{9}}", timeout_s=timeout_s, precheck=False, memory_mb=2047)
+        times.append(time.perf_counter() - started)
+        reasons.append(result.reason)
+
+    # The pool's first start is waited for outside any deadline (warm_up); from then on it is bounded.
+    assert math_verify("\\boxed{2}", "2", memory_mb=2047).correct
+    threads = [threading.Thread(target=lambda: [call(), call()]) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(times) == 16
+    assert max(times) < timeout_s + 1.5, sorted(times)
+    assert all(reason.startswith(f"math-verify timed out (deadline {timeout_s:g}s") for reason in reasons)
+    assert any("waiting for one of 2 busy helpers" in reason for reason in reasons)
+
+
+def test_helper_printing_a_non_json_line_is_replaced_not_trusted():
+    pool = mathverify_pool.HelperPool(1, 2048)
+    for helper in pool._idle:
+        helper.close()
+    fake = object.__new__(mathverify_pool._Helper)
+    fake.started, fake.ready = time.monotonic(), False
+    fake.proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print('ready', flush=True); [print('SymPy says hi', flush=True) for _ in sys.stdin]"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    pool._idle = [fake]
+    with pytest.raises(mathverify_pool.NoReply, match="answered something other than a verdict"):
+        pool.run({"text": "\\boxed{1}", "gold": "1"}, 5.0)
+    assert fake.proc.poll() is not None  # killed, not orphaned
+    for helper in pool._idle:
+        helper.close()
 
 
 def test_concurrent_calls_from_many_threads():
@@ -131,10 +204,10 @@ def test_inside_a_ray_worker():
 
         runaway = grade.remote("\\boxed{9^{387420489}}", "9^{9^{9}}", 1.0)
         fine = grade.remote("\\boxed{0.25}", "\\frac{1}{4}", 30.0)
-        assert ray.get([runaway, fine], timeout=120) == [
-            (False, "math-verify timed out (deadline 1s)"),
-            (True, "equivalent"),
-        ]
+        (runaway_correct, runaway_reason), verdict = ray.get([runaway, fine], timeout=120)
+        # A fresh worker's helpers may still be starting at the deadline: that counts against it too.
+        assert not runaway_correct and runaway_reason.startswith("math-verify timed out (deadline 1s, ")
+        assert verdict == (True, "equivalent")
     finally:
         ray.shutdown()
 

@@ -137,6 +137,9 @@ def run_command(
     except (HydraException, OmegaConfBaseException) as exc:
         print(f"{command}: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unwritable or misplaced out=, a full disk
+        print(f"{command}: {exc.strerror or exc}: {exc.filename or ''}; check out= and free space", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from importlib import resources
 from pathlib import Path
@@ -45,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"justrl-grade: --workers must be a positive integer, got {args.workers}", file=sys.stderr)
         return 2
-    if args.timeout <= 0:
-        print(f"justrl-grade: --timeout must be positive seconds, got {args.timeout}", file=sys.stderr)
+    if not 0 < args.timeout < math.inf:  # nan fails both comparisons
+        print(f"justrl-grade: --timeout must be a positive finite number of seconds, got {args.timeout}", file=sys.stderr)
         return 2
     try:
         results = grade_dir(
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (GradeInputError, ValueError) as exc:
         print(f"justrl-grade: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unreadable input or unwritable results file
+        print(f"justrl-grade: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 2
     print((args.dir / "results.md").read_text(encoding="utf-8"))
     if args.wandb_project:

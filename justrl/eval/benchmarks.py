@@ -91,7 +91,10 @@ def load_items(name: str, data_dir: str | Path, limit: int | None = None) -> lis
     path = benchmark_path(name, data_dir)
     if not path.is_file():
         raise EvalInputError(f"benchmark file {path} not found; run `justrl-prep benchmarks` first")
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # corrupt pages, or parts whose schemas differ (ArrowInvalid)
+        raise EvalInputError(f"{path} cannot be read ({' '.join(str(exc).split())}); rebuild it with `justrl-prep benchmarks`") from None
     if limit is not None:
         frame = frame.head(limit)
     return [_item(i, row, path) for i, row in enumerate(frame.to_dict("records"))]

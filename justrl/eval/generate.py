@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from justrl.eval.benchmarks import EvalItem
 from justrl.eval.engine import Completion, GenerationEngine, SamplingSpec
+from justrl.atomic import write_text_atomic
 from justrl.eval.records import ResumeMismatch, append_records, make_record, open_for_resume
 from justrl.loop_control import save_requested
 
@@ -45,7 +46,7 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
     """
     path = out / MANIFEST
     if path.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
+        old = read_manifest(out)
         for key in ("model", "sampling"):
             if old.get(key) != manifest.get(key):
                 raise ResumeMismatch(
@@ -54,7 +55,26 @@ def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
                 )
         manifest = {**old, **manifest, "benchmarks": {**old.get("benchmarks", {}), **manifest["benchmarks"]}}
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """The run record of `out` ({} when there is none); a damaged one is a one-line ResumeMismatch."""
+    path = out / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        if isinstance(manifest, dict):
+            return manifest
+        problem = f"a JSON {type(manifest).__name__}, not an object"
+    raise ResumeMismatch(
+        f"{path} is not a justrl-eval run record ({problem}); restore it, or delete it to resume "
+        "with this run's settings, or pass another out="
+    )
 
 
 def make_manifest(model: str, base_model: str | None, sampling: SamplingSpec, ns: dict[str, int]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Lines are appended and flushed as shards finish, so a crash loses at most the shards in
 flight. A line cut short by a crash is dropped when the file is reopened for resuming
-(`open_for_resume`), so appended lines never glue onto a torn one.
+(`open_for_resume`), and a complete record whose newline was lost is kept and given one, so
+appended lines never glue onto the last line.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from justrl.atomic import write_text_atomic
 from justrl.eval.engine import Completion
 
 REQUIRED_KEYS = ("index", "ground_truth", "responses")
@@ -93,8 +95,8 @@ def open_for_resume(path: Path, n: int) -> dict[int, dict[str, Any]]:
     """Records already complete, by index; rewrites the file without torn or duplicate lines.
 
     A file written with a different N is refused rather than rewritten: dropping its records
-    would silently throw away GPU hours. The rewrite goes through a temporary file and an
-    atomic rename, so a crash during it leaves either the old or the new file, never a mix.
+    would silently throw away GPU hours. The rewrite goes through a temporary file, an fsync and
+    an atomic rename, so a crash during it leaves either the old or the new file, never a mix.
     """
     existing = read_records(path)
     other = [r for r in existing.records if len(r["responses"]) != n]
@@ -103,13 +105,18 @@ def open_for_resume(path: Path, n: int) -> dict[int, dict[str, Any]]:
             f"{path} holds {len(other[0]['responses'])} samples per problem but this run asks for "
             f"n={n}; pass the same n or another out="
         )
-    if existing.malformed or existing.duplicates:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            for record in existing.records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+    if existing.malformed or existing.duplicates or not _ends_with_newline(path):
+        write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in existing.records))
     return {r["index"]: r for r in existing.records}
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the next appended line starts a line of its own (an absent or empty file does)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
 
 
 def append_records(path: Path, records: list[dict[str, Any]]) -> None:

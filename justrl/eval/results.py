@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from justrl.eval.generate import MANIFEST
+from justrl.eval.generate import read_manifest
 from justrl.eval.grading import Grade, GradeTask, grade_all
 from justrl.eval.metrics import summarize
 from justrl.eval.records import ReadResult, read_records
@@ -98,8 +98,7 @@ def grade_dir(
 ) -> dict[str, Any]:
     """Grade every benchmark file of `out` in one worker pool and write the result files."""
     read = read_dir(out, names)
-    manifest_path = out / MANIFEST
-    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
+    manifest = read_manifest(out)
     tasks = [
         GradeTask(r["text"], str(rec["ground_truth"]))
         for result in read.values()

@@ -64,6 +64,8 @@ def read_jsonl(path: Path) -> History:
         try:
             row = json.loads(line)
             step, data = int(row["step"]), row["data"]
+            if not isinstance(data, Mapping):
+                raise TypeError("data is not an object")
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             if number == len(lines):
                 break
@@ -109,12 +111,15 @@ def load_history(path: str | Path) -> History:
     path = Path(path)
     if not path.is_file():
         raise HistoryError(f"run file {str(path)!r} does not exist")
-    with path.open(encoding="utf-8") as fh:
-        first = fh.readline()
     try:
-        head = json.loads(first)
-    except json.JSONDecodeError:
-        head = None
-    if isinstance(head, dict) and "data" in head and "step" in head:
-        return read_jsonl(path)
-    return read_columns(path)
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            head = json.loads(first)
+        except json.JSONDecodeError:
+            head = None
+        if isinstance(head, dict) and "data" in head and "step" in head:
+            return read_jsonl(path)
+        return read_columns(path)
+    except UnicodeDecodeError as exc:
+        raise HistoryError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); expected a veRL file-logger JSONL or a JSON history") from None

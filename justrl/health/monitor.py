@@ -34,9 +34,25 @@ class EarlyStopConfig:
         unknown = set(spec) - set(cls.__dataclass_fields__)
         if unknown:
             raise RuleError(f"early_stop: unknown keys {sorted(unknown)}; expected {sorted(cls.__dataclass_fields__)}")
+        for name, value in spec.items():
+            default = cls.__dataclass_fields__[name].default
+            if name != "rules" and not _same_kind(value, default):
+                raise RuleError(f"early_stop.{name}={value!r}: expected {_KIND_NAMES[type(default)]}")
         if "rules" in spec:
             spec["rules"] = tuple(str(r) for r in spec["rules"] or ())
         return cls(**spec)
+
+
+_KIND_NAMES = {bool: "true or false", str: "a string", int: "an integer", float: "a number"}
+
+
+def _same_kind(value: object, default: object) -> bool:
+    """`patience=abc` from the command line must fail here, not as a TypeError mid-replay."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
 
 
 @dataclass(frozen=True)
