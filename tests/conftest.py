@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,15 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A HF model directory (tiny random Qwen2 + tokenizer), 32K positions like the real backbones."""
     return build_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_data_root(tmp_path_factory) -> Path:
+    """A JUSTRL_DATA_DIR holding what `justrl-prep tiny` writes (task, SFT rows, warm-started model)."""
+    root = tmp_path_factory.mktemp("data")
+    done = subprocess.run(["justrl-prep", "tiny", "--out", str(root / "tiny")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root
 
 
 @pytest.fixture(scope="session")
