@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("benchmarks", help="the nine JustRL benchmarks -> OUT/<NAME>.parquet")
     bench.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/benchmarks")
-    bench.add_argument("--source", type=Path, help="folder of JustRL-format files (default: the hub ids)")
+    where = bench.add_mutually_exclusive_group()
+    where.add_argument("--source", type=Path, help="folder of JustRL-format files (default: the copies shipped with justrl)")
+    where.add_argument("--hub", action="store_true", help="read every set from its hub id instead (needs the network)")
     bench.add_argument("--names", nargs="+", help="sets to build (default the nine; extras: GSM8K-train ... MATH-test)")
     bench.add_argument("--tokenizer", help="tokenizer path/id: drop prompts over max_prompt_length tokens")
 
@@ -68,7 +70,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "benchmarks":
         from data_prep.benchmarks import build_benchmarks
 
-        build_benchmarks(args.out, args.source, args.names, tokenizer)
+        build_benchmarks(args.out, args.source, args.names, tokenizer, args.hub)
     elif args.command == "openr1-sft":
         from data_prep.openr1 import build_openr1_sft
 

@@ -33,9 +33,10 @@ def _rlhf(files, tokenizer_dir, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built_benchmarks(benchmarks_dir, tmp_path_factory):
+def built_benchmarks(tmp_path_factory):
+    """`justrl-prep benchmarks` as the README writes it: no --source, the copies shipped with the project."""
     out = tmp_path_factory.mktemp("benchmarks")
-    build_benchmarks(out, benchmarks_dir)
+    assert main(["benchmarks", "--out", str(out)]) == 0
     return out
 
 

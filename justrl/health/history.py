@@ -91,7 +91,7 @@ def _columns(doc: Mapping[str, object], step_key: str, prefix: str, path: Path) 
 
 
 def read_columns(path: Path) -> History:
-    """A column-oriented history (shared/data/histories): per-step columns plus `eval_*` columns."""
+    """A column-oriented history (justrl/bundled/histories): per-step columns plus `eval_*` columns."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
