@@ -2,7 +2,7 @@
 
 Two methods, both returning ``compression``, ``ngram``, ``chunk_similarity`` and ``score`` in [0, 1]:
 
-``justtinker`` -- the published JustTinker formulas, exactly (see ``../shared/RECIPES.md``):
+``justtinker`` -- the published JustTinker formulas, exactly (see ``docs/published.md``):
 ``score = 0.6 * clip((0.7 - r) / 0.6, 0, 1) + 0.4 * (1 - unique/total word 5-grams)`` with ``r`` the
 zlib level-9 ratio. zlib compresses *any* long natural text to r ~ 0.3-0.4, so this score is high
 on healthy long reasoning (JustTinker measured ~0.38 on healthy responses, above its own 0.3

@@ -16,7 +16,7 @@ from reward_fns.redundancy import analyze, chunk_similarity, codes, penalty
 
 
 def _published(text: str) -> dict[str, float]:
-    """The JustTinker formulas written the straightforward way (RECIPES.md)."""
+    """The JustTinker formulas written the straightforward way (docs/published.md)."""
     data = text.encode("utf-8")
     ratio = len(zlib.compress(data, 9)) / len(data)
     compression = max(0.0, min(1.0, (0.7 - ratio) / 0.6))
