@@ -1,0 +1,42 @@
+"""The project needs nothing outside its clone: the data its tests and offline commands read is
+package data, installed with it, and no file points users at a folder they do not have."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Written in pieces so that this file does not match itself.
+OUTSIDE = ("../" + "shared", "shared/" + "data", "RECIPES" + ".md")
+
+
+def tracked(*paths: str) -> list[str]:
+    out = subprocess.run(["git", "ls-files", *paths], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.split()
+
+
+def test_wheel_ships_every_bundled_file(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(REPO), "-w", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True,
+    )
+    (wheel,) = tmp_path.glob("justrl-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    bundled = tracked("justrl/bundled")
+    assert len([p for p in bundled if p.endswith("test.parquet")]) == 9
+    assert "justrl/bundled/histories/exp001_collapse.json" in bundled
+    assert sorted(set(bundled) - shipped) == []
+
+
+def test_no_file_cites_a_folder_outside_the_repository():
+    citing = []
+    for name in tracked():
+        path = REPO / name
+        if path.suffix in {".parquet", ".json"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        citing += [f"{name}: {word}" for word in OUTSIDE if word in text]
+    assert citing == []
