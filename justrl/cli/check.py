@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         recipe, overrides = split_recipe(argv)
-        require_kind(recipe, "rl", "justrl-check")
+        require_kind(recipe, "rl", "justrl-check", check_only=True)
         cfg = compose_recipe(recipe, overrides)
     except ConfigError as exc:
         print(f"justrl-check: error: {exc}", file=sys.stderr)

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     check_only = CHECK_FLAG in argv
     try:
-        line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND)
+        line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND, check_only)
     except ConfigError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return 2
