@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
-from data_prep.decontam import run_decontam
+from data_prep.decontam import decontam_file
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
@@ -40,7 +40,6 @@ class _DapoState:
         self.keep_duplicates = keep_duplicates
         self.bare: dict[str, str] = {}
         self.too_long: dict[str, bool] = {}
-        self.firsts: list[tuple[int, str]] = []
         self.first_seen: set[str] = set()
         self.unwrapped = 0
 
@@ -91,7 +90,6 @@ def _process_batch(batch, base: int, state: _DapoState, summary: Summary, has: d
                 continue
         else:
             state.first_seen.add(problem)
-            state.firsts.append((base + i, problem))
         out["user"].append(with_suffix(problem, state.suffix))
         out["gt"].append(gt)
         out["style"].append(styles[i] or "rule")
@@ -139,7 +137,7 @@ def build_dapo(
     summary.rows_in, summary.rows_out = base, sink.rows
     summary.outputs = [str(out_path)]
     summary.notes = {
-        "distinct_problems": len(state.firsts),
+        "distinct_problems": len(state.first_seen),
         "rows_without_dapo_wrapper": state.unwrapped,
         "keep_duplicates": keep_duplicates,
     }
@@ -147,5 +145,7 @@ def build_dapo(
     summary.write(out_path.with_name("train.summary.json"))
     eval_dir = eval_dir if eval_dir is not None else Path(out_dir).parent / "benchmarks"
     if decontam and eval_dir.is_dir():
-        run_decontam(state.firsts, str(out_path), eval_dir, out_path.with_name("train.decontam.json"), registry=registry)
+        # The written file, exactly as `justrl-prep decontam --train` reads it: one definition of
+        # "training rows" (rows of train.parquet, duplicates included), one report.
+        decontam_file(out_path, eval_dir)
     return summary

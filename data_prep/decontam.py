@@ -82,15 +82,19 @@ def find_overlaps(train: Iterable[tuple[int, str]], items: list[EvalItem], n: in
         else:
             by_text[" ".join(words)].append(item)
     hits: dict[tuple[str, int], dict] = {}
+    # DAPO as JustRL trained on it repeats each problem ~100 times: match each distinct text once.
+    matches: dict[str, dict[EvalItem, int]] = {}
     for row, text in train:
-        words = normalize_words(text)
-        matched: dict[EvalItem, int] = defaultdict(int)
-        for gram in ngrams(words, n) & by_gram.keys():
-            for item in by_gram[gram]:
+        if text not in matches:
+            words = normalize_words(text)
+            matched: dict[EvalItem, int] = defaultdict(int)
+            for gram in ngrams(words, n) & by_gram.keys():
+                for item in by_gram[gram]:
+                    matched[item] += 1
+            for item in by_text.get(" ".join(words), []):
                 matched[item] += 1
-        for item in by_text.get(" ".join(words), []):
-            matched[item] += 1
-        for item, count in matched.items():
+            matches[text] = matched
+        for item, count in matches[text].items():
             hit = hits.setdefault((item.benchmark, item.index), {"shared_ngrams": 0, "train_rows": []})
             hit["shared_ngrams"] = max(hit["shared_ngrams"], count)
             hit["train_rows"].append(row)
