@@ -200,10 +200,27 @@ def test_cli_logs_table_to_wandb_offline(graded, eval_dir, tmp_path, monkeypatch
     assert logged["data"][0][0] == "DeepSeek-R1-Distill-Qwen-1.5B" and logged["data"][0][1] == pytest.approx(62.5)
 
 
-def test_file_of_only_malformed_lines_is_reported_not_fatal(tmp_path, capsys):
-    (tmp_path / "AIME24.jsonl").write_text('garbage\n{"index": 0, "ground_truth": "1", "responses": []}\n')
-    assert grade_main([str(tmp_path), "--workers", "1", "--no-progress"]) == 0
-    assert "AIME24.jsonl: skipped 2 malformed and 0 duplicate lines" in capsys.readouterr().err
+def test_nothing_gradable_keeps_the_summary_and_exits_non_zero(tmp_path, capsys):
+    (tmp_path / "AIME24.jsonl").write_text('{"index": 0, "responses": [{"text": "4"}]}\ngarbage\n')
+    assert grade_main([str(tmp_path), "--workers", "1", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert ("AIME24.jsonl: skipped 2 malformed and 0 duplicate lines (first malformed, line 1: "
+            "missing key 'ground_truth')") in captured.err
+    assert captured.err.strip().splitlines()[-1] == (
+        f"justrl-grade: error: no response in {tmp_path} could be graded; expected JSONL lines with "
+        "'index', 'ground_truth' and 'responses' (README, \"Evaluation output\")")
+    assert "No benchmark file had a gradable record." in captured.out
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["benchmarks"]["AIME24"]["malformed_lines"] == 2 and results["benchmarks"]["AIME24"]["avg"] is None
     assert "No benchmark file had a gradable record." in (tmp_path / "results.md").read_text()
+
+
+def test_readme_jsonl_example_is_what_the_grader_reads(tmp_path):
+    """README's "Evaluation output" example, graded as written: three problems, four responses."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("### Evaluation output", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert len(example.splitlines()) == 3
+    (tmp_path / "AIME24.jsonl").write_text(example)
+    aime = grade_dir(tmp_path, workers=1, timeout_s=60, progress=False)["benchmarks"]["AIME24"]
+    assert (aime["problems"], aime["samples"], aime["malformed_lines"]) == (3, 5, 0)
+    assert aime["avg"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)

@@ -76,7 +76,11 @@ def score(path: Path, opened_by_prompt: bool) -> FormatRates:
         raise EvalInputError(f"responses={path}: file not found")
     result = read_records(path)
     if not result.records:
-        raise EvalInputError(f"responses={path}: no valid records (expected JSONL lines with a 'responses' list)")
+        first = f"; {result.first_problem}" if result.first_problem else ""
+        raise EvalInputError(
+            f"responses={path}: no valid records (expected JSONL lines with 'index', 'ground_truth' and a "
+            f"'responses' list, README \"Evaluation output\"){first}"
+        )
     rates = score_records(result.records, opened_by_prompt=opened_by_prompt)
     path.with_name(path.stem + ".format_rates.json").write_text(json.dumps(rates.as_dict(), indent=2) + "\n", encoding="utf-8")
     return rates

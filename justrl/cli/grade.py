@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"justrl-grade: {exc}", file=sys.stderr)
         return 2
     print((args.dir / "results.md").read_text(encoding="utf-8"))
+    if not any(b["samples"] for b in results["benchmarks"].values()):
+        print(
+            f"justrl-grade: error: no response in {args.dir} could be graded; expected JSONL lines with "
+            f"'index', 'ground_truth' and 'responses' (README, \"Evaluation output\")",
+            file=sys.stderr,
+        )
+        return 1
     if args.wandb_project:
         from justrl.eval.wandb_log import log_results
 

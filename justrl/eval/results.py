@@ -115,9 +115,10 @@ def grade_dir(
         write_grades(out / GRADES_DIR / f"{name}.jsonl", result.records, grades)
         benchmarks[name] = benchmark_stats(result.records, grades, result)
         if result.malformed or result.duplicates:
+            first = f" (first malformed, {result.first_problem})" if result.first_problem else ""
             print(
                 f"justrl-grade: {name}.jsonl: skipped {result.malformed} malformed and "
-                f"{result.duplicates} duplicate lines",
+                f"{result.duplicates} duplicate lines{first}",
                 file=sys.stderr,
             )
     model = manifest.get("model")
