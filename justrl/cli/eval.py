@@ -98,7 +98,7 @@ def run(cfg: DictConfig) -> Path:
     sampling = _sampling(cfg)
     _check_engine(cfg.engine.kind)
     model = _model_id(str(cfg.model))
-    out = Path(cfg.out or Path("eval_results") / Path(model.rstrip("/")).name)
+    out = Path(cfg.out or Path(cfg.results_dir) / Path(model.rstrip("/")).name)
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
     tokenizer = load_tokenizer(model)

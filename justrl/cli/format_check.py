@@ -58,7 +58,7 @@ def sample(cfg: DictConfig) -> Path:
     _check_engine(cfg.engine.kind)
     model = _model_id(str(cfg.model))
     items = load_prompts(Path(cfg.data), cfg.limit)
-    out = Path(cfg.out or Path(NAME) / Path(model.rstrip("/")).name)
+    out = Path(cfg.out or Path(cfg.results_dir) / NAME / Path(model.rstrip("/")).name)
     sampling = _sampling(cfg)
     tokenizer = load_tokenizer(model)
     write_manifest(out, make_manifest(model, None, sampling, {NAME: cfg.n}))
