@@ -8,6 +8,7 @@ from pathlib import Path
 
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
+from justrl.cli.usage import examples_epilog
 
 
 def _positive_int(text: str) -> int:
@@ -22,7 +23,12 @@ def _positive_int(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     defaults = load_yaml("data_prep.yaml")
-    parser = argparse.ArgumentParser(prog="justrl-prep", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="justrl-prep",
+        description=__doc__,
+        epilog=examples_epilog("justrl-prep"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     dapo = sub.add_parser("dapo", help="DAPO-Math-17k -> OUT/train.parquet (veRL RL schema)")

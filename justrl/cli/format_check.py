@@ -12,6 +12,7 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
@@ -19,7 +20,9 @@ from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, l
 from justrl.eval.benchmarks import EvalInputError, EvalItem
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import read_records
-from justrl.sft.format_rates import FormatRates, render_rates, score_records
+
+if TYPE_CHECKING:
+    from justrl.sft.format_rates import FormatRates
 
 COMMAND = "justrl-format-check"
 NAME = "format_check"
@@ -72,6 +75,9 @@ def sample(cfg: DictConfig) -> Path:
 
 
 def score(path: Path, opened_by_prompt: bool) -> FormatRates:
+    # Imported here: the format checks pull in veRL's reward scorers, seconds `--help` should not wait for.
+    from justrl.sft.format_rates import score_records
+
     if not path.is_file():
         raise EvalInputError(f"responses={path}: file not found")
     result = read_records(path)
@@ -87,6 +93,8 @@ def score(path: Path, opened_by_prompt: bool) -> FormatRates:
 
 
 def run(cfg: DictConfig) -> FormatRates:
+    from justrl.sft.format_rates import render_rates
+
     if cfg.responses:
         path = Path(cfg.responses)
     elif cfg.model and cfg.data:

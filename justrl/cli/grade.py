@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from justrl.cli.usage import examples_epilog
 from justrl.eval.results import GradeInputError, grade_dir
 
 
@@ -21,6 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="justrl-grade",
         description="Grade the <BENCHMARK>.jsonl files of an evaluation directory (CPU only).",
+        epilog=examples_epilog("justrl-grade"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dir", type=Path, help="the out= directory of justrl-eval")
     parser.add_argument("--benchmarks", nargs="+", help="grade only these files (default: every *.jsonl)")

@@ -13,8 +13,8 @@ import sys
 from omegaconf import DictConfig
 
 from justrl.cli.check import print_report
+from justrl.cli.usage import render_help, wants_help
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
-from justrl.sft.preflight import run_sft_checks
 
 COMMAND = "justrl-sft"
 CHECK_FLAG = "--check"
@@ -28,6 +28,7 @@ def _gpu_count() -> int:
 
 def _sft(cfg: DictConfig, recipe: str) -> None:
     from justrl.sft.launch import check_gpus, exec_torchrun
+    from justrl.sft.preflight import run_sft_checks
 
     try:
         check_gpus(cfg, recipe, _gpu_count())
@@ -43,6 +44,9 @@ def _sft(cfg: DictConfig, recipe: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(render_help(COMMAND))
+        return 0
     check_only = CHECK_FLAG in argv
     try:
         line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND, check_only)
@@ -50,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return 2
     if check_only:
+        # Imported here: the preflight pulls in veRL's reward scorers, seconds `--help` should not wait for.
+        from justrl.sft.preflight import run_sft_checks
+
         report = run_sft_checks(line.config)
         print_report(line.recipe, report, COMMAND)
         return 0 if report.ok else 1

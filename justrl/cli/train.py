@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
+from justrl.cli.usage import render_help, wants_help
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.preflight import run_checks
 
@@ -107,6 +108,9 @@ def _train(cfg: DictConfig, recipe: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(render_help("justrl-train"))
+        return 0
     try:
         line = parse_command_line(argv, "rl", "justrl-train")
     except ConfigError as exc:
