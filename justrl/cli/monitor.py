@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_replay(args: argparse.Namespace) -> int:
     health = load_health_config(args.rules, args.overrides)
     monitor = HealthMonitor.from_config(health)
-    history = load_history(args.file)
+    notes: list[str] = []
+    history = load_history(args.file, notes)
     if not history:
         raise HistoryError(f"{args.file}: no steps recorded")
     early = health.get("early_stop", {}).get("enabled", False)
@@ -53,6 +54,8 @@ def run_replay(args: argparse.Namespace) -> int:
         f"replaying {args.file}: {len(history)} steps ({history[0][0]}..{history[-1][0]}), "
         f"rules {args.rules!r}, early stopping {'on' if early else 'off'}"
     )
+    for note in notes:
+        print(f"note: {note}")
     result = replay(history, monitor)
     for warning in result.warnings:
         print(warning.line)
