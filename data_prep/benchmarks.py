@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch, write_json
@@ -15,6 +13,7 @@ from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import extract_answer, with_suffix
 from data_prep.tokens import user_prompt_lengths
 from justrl import bundled
+from justrl.progress import progress_bar, say
 
 EXTRACT_MODES = ("as_is", "last_boxed", "after_hashes")
 
@@ -181,7 +180,7 @@ def build_benchmark(
     with ParquetSink(out_path, RL_SCHEMA) as sink:
         sink.write(batch)
     summary.rows_out, summary.outputs = sink.rows, [str(out_path)]
-    print(summary.line())
+    say(summary.line())
     return summary
 
 
@@ -201,9 +200,10 @@ def build_benchmarks(
     specs = [registry.get(name) for name in (names or registry.names)]
     if source_dir is not None and not Path(source_dir).is_dir():
         raise PrepError(f"--source {source_dir}: folder not found; expected the JustRL benchmark folder")
-    summaries = [
-        build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings, from_hub)
-        for spec in tqdm(specs, desc="benchmarks", unit=" set")
-    ]
+    with progress_bar(specs, desc="benchmarks", unit="set") as bar:
+        summaries = [
+            build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings, from_hub)
+            for spec in bar
+        ]
     write_json(Path(out_dir) / "benchmarks.summary.json", [s.to_dict() for s in summaries])
     return summaries

@@ -9,6 +9,7 @@ from pathlib import Path
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from justrl.cli.usage import examples_epilog
+from justrl.progress import say
 
 
 def _positive_int(text: str) -> int:
@@ -93,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         _run(args)
     except PrepError as exc:
-        print(f"justrl-prep: error: {exc}", file=sys.stderr)
+        say(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("justrl-prep: interrupted; finished files are intact, any *.partial file holds the rows written so far", file=sys.stderr)
+        say("justrl-prep: interrupted; finished files are intact, any *.partial file holds the rows written so far", file=sys.stderr)
         return 130
     return 0
 

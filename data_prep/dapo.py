@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
 from data_prep.decontam import decontam_file
@@ -19,6 +17,7 @@ from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
 from data_prep.tokens import user_prompt_lengths
+from justrl.progress import progress_bar, say
 
 QUESTION = "prompt.0.content"
 ANSWER = "reward_model.ground_truth"
@@ -124,7 +123,7 @@ def build_dapo(
     summary = Summary(builder="dapo", source=src.label)
     out_path = Path(out_dir) / "train.parquet"
     base = 0
-    with ParquetSink(out_path, RL_SCHEMA) as sink, tqdm(total=src.num_rows, unit=" rows", desc="dapo") as bar:
+    with ParquetSink(out_path, RL_SCHEMA) as sink, progress_bar(total=src.num_rows, unit="rows", desc="dapo") as bar:
         for batch in src.batches(batch_rows or cfg["batch_rows"], columns=columns):
             kept = _process_batch(batch, base, state, summary, has)
             if kept is not None:
@@ -141,7 +140,7 @@ def build_dapo(
         "rows_without_dapo_wrapper": state.unwrapped,
         "keep_duplicates": keep_duplicates,
     }
-    print(summary.line())
+    say(summary.line())
     summary.write(out_path.with_name("train.summary.json"))
     eval_dir = eval_dir if eval_dir is not None else Path(out_dir).parent / "benchmarks"
     if decontam and eval_dir.is_dir():

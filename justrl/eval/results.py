@@ -18,6 +18,7 @@ from justrl.eval.grading import Grade, GradeTask, grade_all
 from justrl.eval.metrics import summarize
 from justrl.eval.records import ReadResult, read_records
 from justrl.eval.tables import load_published, markdown, published_for, table_rows
+from justrl.progress import say
 
 GRADES_DIR = "grades"
 
@@ -116,7 +117,7 @@ def grade_dir(
         benchmarks[name] = benchmark_stats(result.records, grades, result)
         if result.malformed or result.duplicates:
             first = f" (first malformed, {result.first_problem})" if result.first_problem else ""
-            print(
+            say(
                 f"justrl-grade: {name}.jsonl: skipped {result.malformed} malformed and "
                 f"{result.duplicates} duplicate lines{first}",
                 file=sys.stderr,
