@@ -3,6 +3,8 @@ package data, installed with it, and no file points users at a folder they do no
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -40,3 +42,30 @@ def test_no_file_cites_a_folder_outside_the_repository():
         text = path.read_text(encoding="utf-8", errors="replace")
         citing += [f"{name}: {word}" for word in OUTSIDE if word in text]
     assert citing == []
+
+
+def torch_installs() -> list[str]:
+    """The `pip install torch...` step of README's two set-up blocks and of .ci/run (quiet flag aside)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in readme.split("```bash\n")[1:3]]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    steps = []
+    for text in [*blocks, ci]:
+        steps += [step.strip().replace(" -q", "") for step in text.replace("\n", "&&").split("&&")
+                  if step.strip().startswith("pip install") and " torch==" in step]
+    return steps
+
+
+def test_setup_installs_pytorchs_cpu_build_the_same_way_everywhere():
+    steps = torch_installs()
+    assert len(steps) == 3 and len(set(steps)) == 1, steps
+    assert "--index-url https://download.pytorch.org/whl/cpu" in steps[0]
+
+
+def test_setup_line_resolves_to_a_cpu_build_here(tmp_path):
+    """What pip picks for the README's line on this machine: a +cpu wheel, never the CUDA build."""
+    args = shlex.split(torch_installs()[0])[2:]
+    out = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps", *args],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"Would install torch-2\.13\.0\+cpu\b", out.stdout), out.stdout[-2000:]
