@@ -17,7 +17,7 @@ from justrl.eval.generate import MANIFEST
 from justrl.eval.grading import Grade, GradeTask, grade_all
 from justrl.eval.metrics import summarize
 from justrl.eval.records import ReadResult, read_records
-from justrl.eval.tables import load_published, markdown, published_for, table_rows
+from justrl.eval.tables import PAPER_AVG, load_published, markdown, published_for, table_rows
 from justrl.progress import say
 
 GRADES_DIR = "grades"
@@ -165,12 +165,13 @@ def details_rows(benchmarks: dict[str, dict[str, Any]]) -> tuple[list[str], list
 def render_results(results: dict[str, Any], columns: list[str]) -> str:
     """results.md: the JustRL table (avg@N, percent), then the per-benchmark details."""
     header, rows = results["table"]["header"], results["table"]["rows"]
-    evaluated = [c for c, v in zip(columns, rows[0][1:-1]) if v is not None]
+    evaluated = [c for c, v in zip(columns, rows[0][1 : 1 + len(columns)]) if v is not None]
     parts = [f"# Evaluation of {results['model'] or rows[0][0]}\n", "avg@N (Pass@1 as JustRL reports it), percent.\n",
              markdown(header, rows)]
     if not evaluated:
         parts.append("No benchmark file had a gradable record.\n")
     elif len(evaluated) < len(columns):
-        parts.append(f"Avg is over the {len(evaluated)} benchmarks evaluated ({', '.join(evaluated)}).\n")
+        paper = f"; {PAPER_AVG} is the published rows' Avg as the paper reports it" if PAPER_AVG in header else ""
+        parts.append(f"Avg is over the {len(evaluated)} benchmarks evaluated ({', '.join(evaluated)}){paper}.\n")
     parts += ["## Details\n", markdown(*details_rows(results["benchmarks"]))]
     return "\n".join(parts)
