@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     sft.add_argument("--seed", type=int, default=cfg["seed"], help="sampling seed")
     sft.add_argument("--val-size", type=int, default=cfg["val_size"], help="validation samples (0 for none)")
 
+    tiny = sub.add_parser("tiny", help="a laptop task + tiny model -> OUT/{train,val}.parquet, OUT/model (cluster=cpu)")
+    tiny.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/tiny")
+    tiny.add_argument("--seed", type=int, help=f"split and warm-start seed (default {defaults['tiny']['seed']})")
+
     dec = sub.add_parser("decontam", help="13-gram overlap between a training file and the benchmarks")
     dec.add_argument("--train", type=Path, required=True, help="a parquet built by justrl-prep")
     dec.add_argument("--eval", type=Path, required=True, help="folder of benchmark parquet files")
@@ -82,6 +86,10 @@ def _run(args: argparse.Namespace) -> None:
         from data_prep.openr1 import build_openr1_sft
 
         build_openr1_sft(args.out, tokenizer, args.source, args.n, args.max_tokens, args.seed, args.val_size)
+    elif args.command == "tiny":
+        from data_prep.tiny import build_tiny
+
+        build_tiny(args.out, args.seed)
     else:
         from data_prep.decontam import decontam_file
 

@@ -216,8 +216,9 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
     responses = prompts * cfg.actor_rollout_ref.rollout.n
+    ranks = "CPU ranks" if cfg.trainer.device == "cpu" else "GPUs"
     plan: dict[str, object] = {
-        "GPUs": f"{n_gpus} ({cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node})",
+        ranks: f"{n_gpus} ({cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node})",
         "prompts a step": prompts,
         "responses a step": responses,
         "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),

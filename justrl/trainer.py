@@ -24,7 +24,16 @@ class JustRLTrainer(PPOTrainerSync):
         # this trainer is that mode, so it presents itself as such to the base class.
         with open_dict(config):
             config.trainer.v1.trainer_mode = "sync"
+        if config.trainer.device == "cpu":
+            import justrl.cpu.rollout  # noqa: F401  (registers rollout.name=justrl_cpu in this process)
         super().__init__(config)
+
+    def _init_resource_pool_mgr(self):
+        super()._init_resource_pool_mgr()
+        if self.config.trainer.device == "cpu":
+            from justrl.cpu.worker import use_cpu_workers
+
+            use_cpu_workers(self.role_worker_mapping)
 
     def on_step_end(self):
         super().on_step_end()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from data_prep.tiny_model import build_model, build_tokenizer
 from justrl import bundled
-from tiny_models import build_model, build_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 

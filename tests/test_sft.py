@@ -13,7 +13,7 @@ from justrl.config import ConfigError, compose_recipe, recipe_kind, require_kind
 from justrl.sft.preflight import run_sft_checks
 from justrl.sft.render import render_row, sft_dataset, trained_text
 
-import tiny_models
+from data_prep import tiny_model as tiny_models
 
 RECIPE = "justtinker_qwen3_4b_sft"
 PROMPT = "What is 2 + 3?\n\nPlease reason step by step, and put your final answer within \\boxed{}."

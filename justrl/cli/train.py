@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
+from justrl.cpu.launch import is_cpu_run
+from justrl.cpu.launch import prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.preflight import run_checks
 
@@ -47,7 +49,8 @@ def check_gpus(cfg: DictConfig, recipe: str) -> None:
     if found == 0:
         raise LaunchError(
             f"no GPU on {where}; training runs on GPU nodes (slurm/train.sbatch). Here, "
-            f"`justrl-check recipe={recipe}` validates the config and prints the plan"
+            f"`justrl-check recipe={recipe}` validates the config and prints the plan, and "
+            f"`justrl-train recipe={recipe} cluster=cpu` runs it on the CPU backend (small models only)"
         )
     if found < needed:
         raise LaunchError(
@@ -95,7 +98,10 @@ def print_early_stop(run_dir: str, since: float) -> None:
 
 def _train(cfg: DictConfig, recipe: str) -> None:
     try:
-        check_gpus(cfg, recipe)
+        if is_cpu_run(cfg):
+            prepare_cpu_run(cfg)
+        else:
+            check_gpus(cfg, recipe)
     except LaunchError as exc:
         print(f"justrl-train: error: {exc}", file=sys.stderr)
         sys.exit(1)

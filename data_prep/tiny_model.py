@@ -1,4 +1,4 @@
-"""Tiny stand-ins for hub models, built in-process: the tests never download anything.
+"""Tiny stand-ins for hub models, built in-process: neither the tests nor a laptop run download anything.
 
 The tokenizer is a real byte-level BPE trained on a little math text, with Qwen's ChatML
 special tokens and a ChatML chat template; the model is a randomly initialised Qwen2 with the
@@ -32,8 +32,11 @@ _CORPUS = [
 ]
 
 
-def build_tokenizer(out_dir: Path, vocab_size: int = 600) -> Path:
-    """Train a byte-level BPE tokenizer with ChatML tokens and save it as a HF tokenizer dir."""
+def build_tokenizer(out_dir: Path, vocab_size: int = 600, corpus: list[str] | None = None) -> Path:
+    """Train a byte-level BPE tokenizer with ChatML tokens and save it as a HF tokenizer dir.
+
+    `corpus` adds text of the task the model will see, so its phrases become few tokens.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -45,7 +48,7 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 600) -> Path:
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    tok.train_from_iterator(_CORPUS * 20, trainer=trainer)
+    tok.train_from_iterator((_CORPUS + (corpus or [])) * 20, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
