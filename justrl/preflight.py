@@ -136,6 +136,7 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist and carry veRL's RL schema; returns the training rows when readable."""
     train_rows = None
     for key in ("train_files", "val_files"):
+        before = len(report.problems)
         missing = report_missing_files(cfg, key, report)
         for path in data_files(cfg.data.get(key)):
             if path in missing:
@@ -143,8 +144,9 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
             if key == "train_files" and rows is not None:
                 train_rows = (train_rows or 0) + rows
-    if train_rows is not None:
-        _check_steps(cfg, train_rows, report)
+        # Steps are counted only over training files that passed: a wrong file is its own problem.
+        if key == "train_files" and train_rows is not None and len(report.problems) == before:
+            _check_steps(cfg, train_rows, report)
     return train_rows
 
 
