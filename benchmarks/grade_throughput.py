@@ -1,8 +1,8 @@
 """Grading throughput: responses graded per second per core, pool vs in-process baseline.
 
-Responses are synthesised around the real ground truths of the nine benchmark files (shared
-data): long reasoning followed by a correct boxed answer, an equivalent form, a wrong answer,
-or no answer at all (truncated) - the mix that sends a share of items through math-verify.
+Responses are synthesised around the real ground truths of the nine benchmark files (shipped in
+justrl/bundled): long reasoning followed by a correct boxed answer, an equivalent form, a wrong
+answer, or no answer at all (truncated) - the mix that sends a share of items through math-verify.
 
     python benchmarks/grade_throughput.py [--items 2000] [--workers 1 2]
 """
@@ -14,19 +14,18 @@ import os
 import random
 import re
 import time
-from pathlib import Path
 
 import pandas as pd
 
+from justrl import bundled
 from justrl.eval.grading import GradeTask, grade_all
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
 FILLER = "We consider the cases in turn and simplify the expression step by step, checking each term. "
 
 
 def ground_truths() -> list[str]:
     truths = []
-    for path in sorted(SHARED.glob("*/test.parquet")):
+    for path in sorted(bundled.benchmarks_dir().glob("*/test.parquet")):
         frame = pd.read_parquet(path)
         raw = [rm["ground_truth"] for rm in frame["reward_model"]] if "reward_model" in frame else list(frame["answer"])
         truths += [re.sub(r"^\\boxed\{(.*)\}$", r"\1", str(a)) for a in raw]

@@ -13,10 +13,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from justrl import bundled
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
 from reward_fns.redundancy import analyze
 
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+DEFAULT_BENCHMARKS = bundled.benchmarks_dir()
 
 
 def _summary(texts: list[str]) -> str:

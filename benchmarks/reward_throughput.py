@@ -30,13 +30,14 @@ from tqdm import tqdm
 from verl.utils.reward_score.math_dapo import compute_score as verl_dapo
 
 from data_prep.config import load_yaml
+from justrl import bundled
 from reward_fns.adapter import compute_score
 from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples
 from reward_fns.format import has_boxed, has_think_block
 from reward_fns.redundancy import analyze, chunk_similarity, compression_published, ngram_published
 from reward_fns.verify import dapo, justtinker
 
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+DEFAULT_BENCHMARKS = bundled.benchmarks_dir()
 # The recipe's own reward settings (configs/reward/justtinker.yaml), not a copy that could drift.
 JUSTTINKER = load_yaml("reward/justtinker.yaml")["custom_reward_function"]["reward_kwargs"]
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch, write_json
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import extract_answer, with_suffix
 from data_prep.tokens import user_prompt_lengths
+from justrl import bundled
+from justrl.progress import progress_bar, say
 
 EXTRACT_MODES = ("as_is", "last_boxed", "after_hashes")
 
@@ -118,8 +118,11 @@ def load_registry(path: Path | None = None) -> Registry:
     return Registry(prompt_suffix=suffix, benchmarks=sections["benchmarks"], extras=sections["extras"])
 
 
-def _open_layout(spec: BenchmarkSpec, source_dir: Path | None) -> tuple[Source, Layout]:
-    """The JustRL-format copy under source_dir when given, else the hub copy."""
+def _open_layout(spec: BenchmarkSpec, source_dir: Path | None, from_hub: bool) -> tuple[Source, Layout]:
+    """The JustRL-format copy under source_dir, else the copy shipped with the project (the nine),
+    else the hub copy (asked for, or an extra set, which is not shipped)."""
+    if source_dir is None and not spec.extra and not from_hub:
+        source_dir = bundled.benchmarks_dir()
     if source_dir is None:
         hub = spec.hub
         return open_source(hub.hub_id, split=hub.split, config=hub.config), hub
@@ -130,10 +133,16 @@ def _open_layout(spec: BenchmarkSpec, source_dir: Path | None) -> tuple[Source, 
 
 
 def build_benchmark(
-    spec: BenchmarkSpec, out_dir: Path, suffix: str, source_dir: Path | None, tokenizer: Any, settings: dict
+    spec: BenchmarkSpec,
+    out_dir: Path,
+    suffix: str,
+    source_dir: Path | None,
+    tokenizer: Any,
+    settings: dict,
+    from_hub: bool = False,
 ) -> Summary:
     """One benchmark -> `<out_dir>/<NAME>.parquet` with data_source = NAME and the bare ground truth."""
-    src, layout = _open_layout(spec, source_dir)
+    src, layout = _open_layout(spec, source_dir, from_hub)
     require_text(src.schema, layout.question, src.label)
     require_text(src.schema, layout.answer, src.label, allow_numbers=True)
     questions, answers = [], []
@@ -171,22 +180,30 @@ def build_benchmark(
     with ParquetSink(out_path, RL_SCHEMA) as sink:
         sink.write(batch)
     summary.rows_out, summary.outputs = sink.rows, [str(out_path)]
-    print(summary.line())
+    say(summary.line())
     return summary
 
 
 def build_benchmarks(
-    out_dir: Path, source_dir: Path | None = None, names: list[str] | None = None, tokenizer: Any = None
+    out_dir: Path,
+    source_dir: Path | None = None,
+    names: list[str] | None = None,
+    tokenizer: Any = None,
+    from_hub: bool = False,
 ) -> list[Summary]:
-    """`justrl-prep benchmarks`: the nine (or the named sets) plus one benchmarks.summary.json."""
+    """`justrl-prep benchmarks`: the nine (or the named sets) plus one benchmarks.summary.json.
+
+    Without source_dir the nine come from the copies shipped with the project (offline, the exact
+    JustRL files); `from_hub` reads every set from its public hub copy instead."""
     registry = load_registry()
     settings = load_yaml("data_prep.yaml")["benchmarks"]
     specs = [registry.get(name) for name in (names or registry.names)]
     if source_dir is not None and not Path(source_dir).is_dir():
         raise PrepError(f"--source {source_dir}: folder not found; expected the JustRL benchmark folder")
-    summaries = [
-        build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings)
-        for spec in tqdm(specs, desc="benchmarks", unit=" set")
-    ]
+    with progress_bar(specs, desc="benchmarks", unit="set") as bar:
+        summaries = [
+            build_benchmark(spec, out_dir, registry.prompt_suffix, source_dir, tokenizer, settings, from_hub)
+            for spec in bar
+        ]
     write_json(Path(out_dir) / "benchmarks.summary.json", [s.to_dict() for s in summaries])
     return summaries

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
+from justrl.cli.usage import examples_epilog
+from justrl.progress import say
 
 
 def _positive_int(text: str) -> int:
@@ -23,7 +25,12 @@ def _positive_int(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     defaults = load_yaml("data_prep.yaml")
-    parser = argparse.ArgumentParser(prog="justrl-prep", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="justrl-prep",
+        description=__doc__,
+        epilog=examples_epilog("justrl-prep"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     dapo = sub.add_parser("dapo", help="DAPO-Math-17k -> OUT/train.parquet (veRL RL schema)")
@@ -36,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("benchmarks", help="the nine JustRL benchmarks -> OUT/<NAME>.parquet")
     bench.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/benchmarks")
-    bench.add_argument("--source", type=Path, help="folder of JustRL-format files (default: the hub ids)")
+    where = bench.add_mutually_exclusive_group()
+    where.add_argument("--source", type=Path, help="folder of JustRL-format files (default: the copies shipped with justrl)")
+    where.add_argument("--hub", action="store_true", help="read every set from its hub id instead (needs the network)")
     bench.add_argument("--names", nargs="+", help="sets to build (default the nine; extras: GSM8K-train ... MATH-test)")
     bench.add_argument("--tokenizer", help="tokenizer path/id: drop prompts over max_prompt_length tokens")
 
@@ -73,7 +82,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "benchmarks":
         from data_prep.benchmarks import build_benchmarks
 
-        build_benchmarks(args.out, args.source, args.names, tokenizer)
+        build_benchmarks(args.out, args.source, args.names, tokenizer, args.hub)
     elif args.command == "openr1-sft":
         from data_prep.openr1 import build_openr1_sft
 
@@ -103,16 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         _run(args)
     except PrepError as exc:
-        print(f"justrl-prep: error: {exc}", file=sys.stderr)
+        say(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable or misplaced --out, a full disk
-        print(f"justrl-prep: error: {exc.strerror or exc}: {exc.filename or ''}; check --out and free space", file=sys.stderr)
+        say(f"justrl-prep: error: {exc.strerror or exc}: {exc.filename or ''}; check --out and free space", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("justrl-prep: interrupted; finished files are intact, unfinished ones were removed", file=sys.stderr)
+        say("justrl-prep: interrupted; finished files are intact, unfinished ones were removed", file=sys.stderr)
         return 130
     except Terminated:
-        print("justrl-prep: terminated (SIGTERM); finished files are intact, unfinished ones were removed", file=sys.stderr)
+        say("justrl-prep: terminated (SIGTERM); finished files are intact, unfinished ones were removed", file=sys.stderr)
         return 143
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -10,16 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
-from data_prep.decontam import run_decontam
+from data_prep.decontam import decontam_file
 from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
 from data_prep.tokens import user_prompt_lengths
+from justrl.progress import progress_bar, say
 
 QUESTION = "prompt.0.content"
 ANSWER = "reward_model.ground_truth"
@@ -41,7 +40,6 @@ class _DapoState:
         self.keep_duplicates = keep_duplicates
         self.bare: dict[str, str] = {}
         self.too_long: dict[str, bool] = {}
-        self.firsts: list[tuple[int, str]] = []
         self.first_seen: set[str] = set()
         self.unwrapped = 0
         self.integral_floats = 0
@@ -101,7 +99,6 @@ def _process_batch(batch, base: int, state: _DapoState, summary: Summary, has: d
                 continue
         else:
             state.first_seen.add(problem)
-            state.firsts.append((base + i, problem))
         out["user"].append(with_suffix(problem, state.suffix))
         out["gt"].append(gt)
         out["style"].append(styles[i] or "rule")
@@ -136,7 +133,7 @@ def build_dapo(
     summary = Summary(builder="dapo", source=src.label)
     out_path = Path(out_dir) / "train.parquet"
     base = 0
-    with ParquetSink(out_path, RL_SCHEMA) as sink, tqdm(total=src.num_rows, unit=" rows", desc="dapo") as bar:
+    with ParquetSink(out_path, RL_SCHEMA) as sink, progress_bar(total=src.num_rows, unit="rows", desc="dapo") as bar:
         for batch in src.batches(batch_rows or cfg["batch_rows"], columns=columns):
             kept = _process_batch(batch, base, state, summary, has)
             if kept is not None:
@@ -151,16 +148,18 @@ def build_dapo(
             raise PrepError(f"{summary.line()}; {out_path} was not written (any previous one is kept)")
     summary.outputs = [str(out_path)]
     summary.notes = {
-        "distinct_problems": len(state.firsts),
+        "distinct_problems": len(state.first_seen),
         "rows_without_dapo_wrapper": state.unwrapped,
         "integral_float_answers_as_integers": state.integral_floats,
         "keep_duplicates": keep_duplicates,
     }
-    print(summary.line())
+    say(summary.line())
     if state.integral_floats:
-        print(f"dapo: {state.integral_floats} ground truths were integral floats (2.0), written as integers (2)")
+        say(f"dapo: {state.integral_floats} ground truths were integral floats (2.0), written as integers (2)")
     summary.write(out_path.with_name("train.summary.json"))
     eval_dir = eval_dir if eval_dir is not None else Path(out_dir).parent / "benchmarks"
     if decontam and eval_dir.is_dir():
-        run_decontam(state.firsts, str(out_path), eval_dir, out_path.with_name("train.decontam.json"), registry=registry)
+        # The written file, exactly as `justrl-prep decontam --train` reads it: one definition of
+        # "training rows" (rows of train.parquet, duplicates included), one report.
+        decontam_file(out_path, eval_dir)
     return summary

@@ -12,14 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from data_prep.benchmarks import Registry, load_registry
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import write_json
 from data_prep.sources import column_values, open_source, path_type
 from data_prep.text import normalize_words
+from justrl.progress import progress_bar, say
 
 
 @dataclass(frozen=True)
@@ -82,15 +81,19 @@ def find_overlaps(train: Iterable[tuple[int, str]], items: list[EvalItem], n: in
         else:
             by_text[" ".join(words)].append(item)
     hits: dict[tuple[str, int], dict] = {}
+    # DAPO as JustRL trained on it repeats each problem ~100 times: match each distinct text once.
+    matches: dict[str, dict[EvalItem, int]] = {}
     for row, text in train:
-        words = normalize_words(text)
-        matched: dict[EvalItem, int] = defaultdict(int)
-        for gram in ngrams(words, n) & by_gram.keys():
-            for item in by_gram[gram]:
+        if text not in matches:
+            words = normalize_words(text)
+            matched: dict[EvalItem, int] = defaultdict(int)
+            for gram in ngrams(words, n) & by_gram.keys():
+                for item in by_gram[gram]:
+                    matched[item] += 1
+            for item in by_text.get(" ".join(words), []):
                 matched[item] += 1
-        for item in by_text.get(" ".join(words), []):
-            matched[item] += 1
-        for item, count in matched.items():
+            matches[text] = matched
+        for item, count in matches[text].items():
             hit = hits.setdefault((item.benchmark, item.index), {"shared_ngrams": 0, "train_rows": []})
             hit["shared_ngrams"] = max(hit["shared_ngrams"], count)
             hit["train_rows"].append(row)
@@ -121,9 +124,9 @@ def report(hits: dict[tuple[str, int], dict], items: list[EvalItem], n: int, tra
 
 def print_report(result: dict) -> None:
     for name, bench in result["benchmarks"].items():
-        print(f"decontam {name}: {bench['overlapping']}/{bench['items']} items share a {result['ngram']}-gram with training data")
+        say(f"decontam {name}: {bench['overlapping']}/{bench['items']} items share a {result['ngram']}-gram with training data")
         for hit in bench["overlaps"]:
-            print(f"  {name}[{hit['index']}] ({hit['train_rows_count']} train rows): {hit['problem'][:100]!r}")
+            say(f"  {name}[{hit['index']}] ({hit['train_rows_count']} train rows): {hit['problem'][:100]!r}")
 
 
 def run_decontam(
@@ -139,11 +142,11 @@ def run_decontam(
     settings = load_yaml("data_prep.yaml")["decontam"]
     n = n or settings["ngram"]
     items = load_eval_items(eval_dir, registry)
-    hits = find_overlaps(tqdm(train, desc="decontam", unit=" problems", mininterval=1.0), items, n)
+    hits = find_overlaps(progress_bar(train, desc="decontam", unit="problems"), items, n)
     result = report(hits, items, n, train_label, settings["max_train_ids_listed"])
     print_report(result)
     write_json(out, result)
-    print(f"decontam report written to {out}")
+    say(f"decontam report written to {out}")
     return result
 
 

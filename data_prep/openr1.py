@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tqdm import tqdm
 
 from data_prep.benchmarks import load_registry
 from data_prep.config import load_yaml
@@ -25,6 +24,7 @@ from data_prep.output import SFT_SCHEMA, OutputSet, Summary, sft_batch
 from data_prep.sources import column_values, open_source, require_list_of, require_text
 from data_prep.text import last_boxed, with_suffix
 from data_prep.tokens import chat_lengths
+from justrl.progress import progress_bar, say
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -69,7 +69,7 @@ def _candidates(src, summary: Summary, seed: int, pool: int, batch_rows: int) ->
     columns = ["problem", "generations", "correctness_math_verify", "is_reasoning_complete"] + (["uuid"] if has_uuid else [])
     heap: list[tuple] = []
     row = 0
-    with tqdm(total=src.num_rows, unit=" problems", desc="openr1 filter") as bar:
+    with progress_bar(total=src.num_rows, unit="problems", desc="openr1 filter") as bar:
         for batch in src.batches(batch_rows, columns=columns):
             values = {c: column_values(batch, c) for c in columns}
             for i, problem in enumerate(values["problem"]):
@@ -108,7 +108,7 @@ def _fit_budget(candidates: list[tuple], tokenizer: Any, suffix: str, max_tokens
     """Walk candidates in rank order, tokenising in small batches, until `need` fit the budget."""
     accepted: list[tuple] = []
     processed, step = 0, 64
-    with tqdm(total=need, unit=" samples", desc="openr1 token budget") as bar:
+    with progress_bar(total=need, unit="samples", desc="openr1 token budget") as bar:
         while processed < len(candidates) and len(accepted) < need:
             chunk = candidates[processed : processed + step]
             processed += len(chunk)
@@ -184,8 +184,8 @@ def build_openr1_sft(
         "requested": {"n": n, "val_size": val_size, "max_tokens": max_tokens, "seed": seed},
         "shortfall": need - len(accepted),
     }
-    print(summary.line())
+    say(summary.line())
     if summary.notes["shortfall"]:
-        print(f"openr1-sft: warning: only {len(accepted)} of {need} requested samples qualified")
+        say(f"openr1-sft: warning: only {len(accepted)} of {need} requested samples qualified")
     summary.write(out_dir / "train.summary.json")
     return summary

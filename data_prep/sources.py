@@ -7,7 +7,6 @@ materialised in memory at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from data_prep.errors import PrepError
+from data_prep.hub import HUB_ID, offline_requested, unreachable_reason
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _FILE_SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
@@ -74,13 +73,24 @@ def _open_local(path: Path) -> Source:
 
 
 def _open_hub(hub_id: str, split: str, config: str | None) -> Source:
-    """Download (or reuse the cache of) a hub dataset; the Arrow cache is memory-mapped, not loaded."""
+    """Download (or reuse the cache of) a hub dataset; the Arrow cache is memory-mapped, not loaded.
+
+    Offline, it fails in seconds with the fix: with HF_HUB_OFFLINE=1 only the hub cache is tried,
+    and an unreachable hub stops before the client's retries."""
+    fix = "build from a local copy instead: --source PATH (a parquet/jsonl file, or a folder such as a copied hub snapshot)"
+    if not offline_requested():
+        reason = unreachable_reason()
+        if reason:
+            raise PrepError(f"hub dataset {hub_id!r}: {reason}; {fix}, or set HF_HUB_OFFLINE=1 to use the hub cache")
     import datasets
 
     try:
         dataset = datasets.load_dataset(hub_id, config, split=split)
     except Exception as exc:  # the hub client raises many unrelated types; all mean "could not fetch"
-        raise PrepError(f"hub dataset {hub_id!r} (config {config}, split {split}) could not be loaded: {exc}") from exc
+        hint = f"; HF_HUB_OFFLINE is set and the hub cache has no copy: {fix}" if offline_requested() else ""
+        raise PrepError(
+            f"hub dataset {hub_id!r} (config {config}, split {split}) could not be loaded: {' '.join(str(exc).split())}{hint}"
+        ) from exc
     table = dataset.data.table
     return Source(label=f"hub:{hub_id}", schema=table.schema, num_rows=table.num_rows, _tables=[table])
 
@@ -90,7 +100,7 @@ def open_source(source: str | Path, split: str = "train", config: str | None = N
     path = Path(source)
     if path.exists():
         return _open_local(path)
-    if _HUB_ID.match(str(source)):
+    if HUB_ID.match(str(source)):
         return _open_hub(str(source), split, config)
     raise PrepError(f"source {source!r}: not an existing file or folder, and not a hub id of the form owner/name")
 

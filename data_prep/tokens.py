@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from data_prep.errors import PrepError
+from data_prep.hub import HUB_ID, offline_requested, unreachable_reason
 
 
 def load_tokenizer(path: str) -> Any:
-    """A Hugging Face tokenizer from a local directory or hub id, with a clear error otherwise."""
+    """A Hugging Face tokenizer from a local directory or hub id, with a clear error otherwise;
+    a hub id on a machine that cannot reach the hub fails in seconds, naming the fix."""
+    fix = "pass a local model directory (--tokenizer /path/to/model)"
+    if HUB_ID.match(path) and not Path(path).exists() and not offline_requested():
+        reason = unreachable_reason()
+        if reason:
+            raise PrepError(f"tokenizer {path!r}: {reason}; {fix}, or set HF_HUB_OFFLINE=1 to use the hub cache")
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
     except Exception as exc:  # transformers raises OSError/ValueError/HTTP errors for a bad path or id
-        raise PrepError(f"tokenizer {path!r} could not be loaded: {exc}") from exc
+        hint = f"; HF_HUB_OFFLINE is set and the hub cache has no copy: {fix}" if offline_requested() else ""
+        raise PrepError(f"tokenizer {path!r} could not be loaded: {' '.join(str(exc).split())}{hint}") from exc
     if not getattr(tokenizer, "chat_template", None):
         raise PrepError(f"tokenizer {path!r} has no chat template; expected the backbone's tokenizer")
     return tokenizer

@@ -70,8 +70,9 @@ def split_recipe(argv: list[str]) -> tuple[str, list[str]]:
     return recipe, rest
 
 
-# Which command runs a recipe of each kind (the recipe's `justrl.kind`).
-COMMANDS = {"rl": "justrl-train", "sft": "justrl-sft"}
+# Which command runs a recipe of each kind (the recipe's `justrl.kind`), and which only checks it.
+COMMANDS = {"rl": "justrl-train recipe={recipe}", "sft": "justrl-sft recipe={recipe}"}
+CHECK_COMMANDS = {"rl": "justrl-check recipe={recipe}", "sft": "justrl-sft recipe={recipe} --check"}
 
 
 def recipe_kind(recipe: str) -> str:
@@ -79,13 +80,16 @@ def recipe_kind(recipe: str) -> str:
     return str(OmegaConf.select(_compose(recipe, []), "justrl.kind", default="rl"))
 
 
-def require_kind(recipe: str, kind: str, command: str) -> None:
-    """Refuse a recipe of the other stage before any of its overrides are read."""
+def require_kind(recipe: str, kind: str, command: str, check_only: bool = False) -> None:
+    """Refuse a recipe of the other stage before any of its overrides are read; a user who only
+    checks is pointed to the other stage's check, not to the GPU command."""
     actual = recipe_kind(recipe)
     if actual != kind:
         same = [name for name in available_recipes() if recipe_kind(name) == kind]
+        fix = (CHECK_COMMANDS if check_only else COMMANDS)[actual].format(recipe=recipe)
+        verb = "check it" if check_only else "run it"
         raise ConfigError(
-            f"recipe '{recipe}' is an {actual.upper()} recipe; run it with `{COMMANDS[actual]} recipe={recipe}` "
+            f"recipe '{recipe}' is an {actual.upper()} recipe; {verb} with `{fix}` "
             f"({command} takes the {kind.upper()} recipes: {', '.join(same)})"
         )
 
@@ -210,10 +214,10 @@ class CommandLine:
     config: DictConfig
 
 
-def parse_command_line(argv: list[str], kind: str, command: str) -> CommandLine:
+def parse_command_line(argv: list[str], kind: str, command: str, check_only: bool = False) -> CommandLine:
     """Everything a recipe command checks before Hydra runs it; raises ConfigError with one line."""
     recipe, rest = split_recipe(argv)
-    require_kind(recipe, kind, command)
+    require_kind(recipe, kind, command, check_only)
     flags, overrides = split_hydra_flags(rest)
     return CommandLine(recipe, flags, overrides, compose_recipe(recipe, overrides))
 

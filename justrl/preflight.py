@@ -172,6 +172,7 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist and carry veRL's RL schema; returns the training rows when readable."""
     train_rows = None
     for key in ("train_files", "val_files"):
+        before = len(report.problems)
         missing = report_missing_files(cfg, key, report)
         for path in data_files(cfg.data.get(key)):
             if path in missing:
@@ -179,7 +180,22 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
             if key == "train_files" and rows is not None:
                 train_rows = (train_rows or 0) + rows
+        # Steps are counted only over training files that passed: a wrong file is its own problem.
+        if key == "train_files" and train_rows is not None and len(report.problems) == before:
+            _check_steps(cfg, train_rows, report)
     return train_rows
+
+
+def _check_steps(cfg: DictConfig, train_rows: int, report: Report) -> None:
+    """veRL drops the last partial batch, so fewer rows than one batch train zero steps and its
+    trainer stops at start-up on the GPU nodes with 'Train dataloader is empty!'."""
+    prompts = cfg.data.train_batch_size
+    if train_rows < prompts:
+        report.problems.append(
+            f"data.train_files: {train_rows:,} training rows are fewer than data.train_batch_size={prompts}, "
+            f"so the run would train 0 steps (veRL drops the last partial batch); pass "
+            f"data.train_batch_size={train_rows} or less (a value that still splits over the GPUs), or add rows"
+        )
 
 
 def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int | None:

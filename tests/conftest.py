@@ -1,4 +1,4 @@
-"""Session-wide fixtures: an in-process tokenizer and tiny model, and the shared real data."""
+"""Session-wide fixtures: an in-process tokenizer and tiny model, and the real data shipped in the project."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from data_prep.tiny_model import build_model, build_tokenizer
+from justrl import bundled
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -36,14 +36,11 @@ def tiny_data_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def benchmarks_dir() -> Path:
-    """The nine real benchmark parquet files shipped in shared/data/benchmarks."""
-    path = SHARED / "data" / "benchmarks"
-    if not path.is_dir():
-        pytest.fail(f"shared benchmark data missing at {path}; the repository must sit beside shared/")
-    return path
+    """The nine real benchmark parquet files shipped in the package (justrl/bundled/benchmarks)."""
+    return bundled.benchmarks_dir()
 
 
 @pytest.fixture(scope="session")
 def histories_dir() -> Path:
-    """Recorded JustTinker per-step metrics (shared/data/histories)."""
-    return SHARED / "data" / "histories"
+    """Recorded JustTinker per-step metrics shipped in the package (justrl/bundled/histories)."""
+    return bundled.histories_dir()

@@ -52,6 +52,15 @@ def test_check_errors_are_one_line(workdir, args, code, line):
     assert any(l.startswith(line) for l in (out.stderr + out.stdout).splitlines()), out.stderr + out.stdout
 
 
+def test_check_fails_a_run_that_trains_zero_steps(workdir):
+    write_rl_parquet(workdir / "data" / "small" / "train.parquet", 123, "math_dapo")
+    out = run(["justrl-check", "recipe=justrl_deepseek_1p5b", "data.train_files=data/small/train.parquet"], workdir)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert ("error: data.train_files: 123 training rows are fewer than data.train_batch_size=256, so the run "
+            "would train 0 steps (veRL drops the last partial batch); pass data.train_batch_size=123 or less") in out.stdout
+    assert "all checks passed" not in out.stdout
+
+
 def test_check_names_missing_benchmark_files(tmp_path):
     out = run(["justrl-check", "recipe=justrl_nemotron_1p5b"], tmp_path)
     assert out.returncode == 1

@@ -35,9 +35,10 @@ def _rlhf(files, tokenizer_dir, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built_benchmarks(benchmarks_dir, tmp_path_factory):
+def built_benchmarks(tmp_path_factory):
+    """`justrl-prep benchmarks` as the README writes it: no --source, the copies shipped with the project."""
     out = tmp_path_factory.mktemp("benchmarks")
-    build_benchmarks(out, benchmarks_dir)
+    assert main(["benchmarks", "--out", str(out)]) == 0
     return out
 
 
@@ -127,8 +128,20 @@ def test_dapo_dedup_strips_wrapper_and_reports(dapo_source, built_benchmarks, tm
     report = json.loads((tmp_path / "dapo/train.decontam.json").read_text())
     aime = report["benchmarks"]["AIME24"]
     assert (aime["items"], aime["overlapping"]) == (30, 1)
-    assert aime["overlaps"][0]["index"] == 0 and aime["overlaps"][0]["train_rows"] == [32]
+    assert aime["overlaps"][0]["index"] == 0 and aime["overlaps"][0]["train_rows"] == [30]  # its row in train.parquet
     assert all(b["overlapping"] == 0 for n, b in report["benchmarks"].items() if n != "AIME24")
+
+
+def test_build_and_decontam_command_write_the_same_report(dapo_source, built_benchmarks, tmp_path):
+    """One definition of training rows (rows of train.parquet, repeats included), one report."""
+    build_dapo(tmp_path / "dapo", str(dapo_source), keep_duplicates=True, eval_dir=built_benchmarks, batch_rows=1000)
+    report = tmp_path / "dapo" / "train.decontam.json"
+    from_build = json.loads(report.read_text())
+    hit = from_build["benchmarks"]["AIME24"]["overlaps"][0]
+    assert hit["train_rows_count"] == 100 and hit["train_rows"][:2] == [30, 61]
+    report.unlink()
+    assert main(["decontam", "--train", str(tmp_path / "dapo/train.parquet"), "--eval", str(built_benchmarks)]) == 0
+    assert json.loads(report.read_text()) == from_build
 
 
 def test_dapo_keep_duplicates_loads_in_rlhf_dataset(dapo_source, tiny_tokenizer_dir, tmp_path):

@@ -4,6 +4,8 @@ and the sampling path through the evaluation engine (Transformers engine, tiny m
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -109,3 +111,18 @@ def test_samples_with_the_eval_engine_and_resumes(tmp_path, tiny_model_dir, caps
     assert (tmp_path / "out/responses.jsonl").read_text().splitlines() == lines
     assert main([*args, "sampling.temperature=0.3"]) == 2
     assert "holds a run with sampling=" in capsys.readouterr().err
+
+
+def test_default_output_goes_under_the_git_ignored_results_dir(tmp_path, tiny_model_dir, monkeypatch, capsys):
+    data = tmp_path / "val.parquet"
+    pq.write_table(pa.table({"messages": [[{"role": "user", "content": "What is 1 + 1?"}]]}), data)
+    monkeypatch.chdir(tmp_path)
+    args = [f"model={tiny_model_dir}", f"data={data}", "n=1", "engine.kind=transformers",
+            "sampling.max_new_tokens=2", "progress=false"]
+    assert main(args) == 0
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and p != data)
+    relative = f"eval_results/format_check/{tiny_model_dir.name}"
+    assert written == [f"{relative}/responses.format_rates.json", f"{relative}/responses.jsonl", f"{relative}/run.json"]
+    repo = Path(__file__).resolve().parents[1]
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{relative}/responses.jsonl"], cwd=repo, timeout=30)
+    assert ignored.returncode == 0, f"{relative} is not git-ignored"

@@ -90,6 +90,24 @@ def test_replay_never_stops_the_pre_collapse_part_of_exp001(exp001, tmp_path, ca
     assert code == 0 and lines[-1] == "would not stop: 110 steps, 1 warnings"
 
 
+def test_a_metric_added_mid_run_covers_the_last_steps(exp001, tmp_path, capsys):
+    """JustTinker's merged histories: the redundancy columns start when the penalty was turned on."""
+    doc = json.loads(exp001.read_text())
+    steps = doc["step"]
+    late = steps[80:]
+    doc["avg_redundancy_score"] = [0.9] * len(late)  # far above redundancy_high: fires on each covered step
+    path = tmp_path / "exp002_like.json"
+    path.write_text(json.dumps(doc))
+    code, lines = replay_lines(capsys, path)
+    assert code == 0
+    assert lines[1] == (f"note: column 'avg_redundancy_score' has {len(late)} values for {len(steps)} step "
+                        f"entries: read as the last (from step {late[0]})")
+    redundancy = [line for line in lines if "redundancy" in line and line.startswith("[justrl health]")]
+    assert redundancy and all(int(line.split("step ")[1].split(":")[0]) >= late[0] for line in redundancy)
+    history = dict(load_history(path))
+    assert "justrl/redundancy/mean" not in history[steps[79]] and history[late[0]]["justrl/redundancy/mean"] == 0.9
+
+
 @pytest.fixture(scope="module")
 def file_logger_runs(tmp_path_factory, exp001):
     """exp 001 and the constructed healthy run, as veRL `file` logger JSONL."""
@@ -132,7 +150,7 @@ def test_cut_off_last_line_of_a_crashed_run_is_skipped(file_logger_runs, tmp_pat
     ("content", "message"),
     [
         ('{"step": 1, "data": {}}\nnot json\n{"step": 3, "data": {}}\n', "bad.txt:2: expected a veRL file-logger line"),
-        ('{"step": [1, 2], "acc": [0.5]}', "column 'acc' has 1 values for 2 step entries"),
+        ('{"step": [1], "acc": [0.5, 0.6]}', "column 'acc' has 2 values for 1 step entries; a column may cover the last"),
         ("[1, 2, 3]", "expected a JSON object with a 'step' list"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Recipes compose on veRL's own config, carry RECIPES.md's published values, and pass preflight."""
+"""Recipes compose on veRL's own config, carry the published values (docs/published.md), and pass preflight."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
 # The laptop recipes of the CPU backend (tests/test_cpu_backend.py).
 LAPTOP_RECIPES = ["tiny_cpu", "tiny_cpu_sft"]
 
-# RECIPES.md, JustRL: identical for both backbones.
+# docs/published.md, JustRL: identical for both backbones.
 JUSTRL_VALUES = {
     "algorithm.adv_estimator": "grpo",
     "actor_rollout_ref.rollout.n": 8,
@@ -69,7 +69,7 @@ JUSTRL_VALUES = {
     "trainer.total_epochs": 1,
 }
 
-# RECIPES.md, JustTinker stage 2 (exp 003): what differs from, or adds to, the JustRL values.
+# docs/published.md, JustTinker stage 2 (exp 003): what differs from, or adds to, the JustRL values.
 JUSTTINKER_VALUES = {
     "actor_rollout_ref.model.path": "Qwen/Qwen3-4B-Instruct-2507",
     "actor_rollout_ref.rollout.n": 8,

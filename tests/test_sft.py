@@ -19,7 +19,7 @@ RECIPE = "justtinker_qwen3_4b_sft"
 PROMPT = "What is 2 + 3?\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 ANSWER = "<think>\nWe add 2 and 3 to get 5.\n</think>\n\nThe answer is \\boxed{5}."
 
-# RECIPES.md, JustTinker stage 1, mapped onto veRL's sft_trainer_engine keys.
+# docs/published.md, JustTinker stage 1, mapped onto veRL's sft_trainer_engine keys.
 SFT_VALUES = {
     "model.path": "Qwen/Qwen3-4B-Instruct-2507",
     "data.max_length": 8192,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from justrl.cli.usage import render_help, wants_help
 from justrl.config import ConfigError, compose_recipe, require_kind, split_recipe
 from justrl.preflight import Report, run_checks
 
@@ -21,9 +22,12 @@ def print_report(recipe: str, report: Report, command: str = "justrl-check") -> 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(render_help("justrl-check"))
+        return 0
     try:
         recipe, overrides = split_recipe(argv)
-        require_kind(recipe, "rl", "justrl-check")
+        require_kind(recipe, "rl", "justrl-check", check_only=True)
         cfg = compose_recipe(recipe, overrides)
     except ConfigError as exc:
         print(f"justrl-check: error: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from justrl.cli.usage import render_help, wants_help
 from justrl.eval.benchmarks import EvalInputError, load_items, resolve_names, samples_per_problem
 from justrl.eval.engine import EngineUnavailable, GenerationEngine, SamplingSpec
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
@@ -98,7 +99,7 @@ def run(cfg: DictConfig) -> Path:
     sampling = _sampling(cfg)
     _check_engine(cfg.engine.kind)
     model = _model_id(str(cfg.model))
-    out = Path(cfg.out or Path("eval_results") / Path(model.rstrip("/")).name)
+    out = Path(cfg.out or Path(cfg.results_dir) / Path(model.rstrip("/")).name)
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
     tokenizer = load_tokenizer(model)
@@ -129,6 +130,9 @@ def run_command(
 ) -> int:
     """The one-line error contract shared by the Hydra-configured sampling commands."""
     overrides = sys.argv[1:] if argv is None else argv
+    if wants_help(overrides):
+        print(render_help(command))
+        return 0
     try:
         task(load(overrides))
     except (EvalInputError, ResumeMismatch, EngineUnavailable) as exc:

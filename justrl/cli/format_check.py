@@ -12,6 +12,7 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
@@ -19,7 +20,9 @@ from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, l
 from justrl.eval.benchmarks import EvalInputError, EvalItem
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import read_records
-from justrl.sft.format_rates import FormatRates, render_rates, score_records
+
+if TYPE_CHECKING:
+    from justrl.sft.format_rates import FormatRates
 
 COMMAND = "justrl-format-check"
 NAME = "format_check"
@@ -58,7 +61,7 @@ def sample(cfg: DictConfig) -> Path:
     _check_engine(cfg.engine.kind)
     model = _model_id(str(cfg.model))
     items = load_prompts(Path(cfg.data), cfg.limit)
-    out = Path(cfg.out or Path(NAME) / Path(model.rstrip("/")).name)
+    out = Path(cfg.out or Path(cfg.results_dir) / NAME / Path(model.rstrip("/")).name)
     sampling = _sampling(cfg)
     tokenizer = load_tokenizer(model)
     write_manifest(out, make_manifest(model, None, sampling, {NAME: cfg.n}))
@@ -72,17 +75,26 @@ def sample(cfg: DictConfig) -> Path:
 
 
 def score(path: Path, opened_by_prompt: bool) -> FormatRates:
+    # Imported here: the format checks pull in veRL's reward scorers, seconds `--help` should not wait for.
+    from justrl.sft.format_rates import score_records
+
     if not path.is_file():
         raise EvalInputError(f"responses={path}: file not found")
     result = read_records(path)
     if not result.records:
-        raise EvalInputError(f"responses={path}: no valid records (expected JSONL lines with a 'responses' list)")
+        first = f"; {result.first_problem}" if result.first_problem else ""
+        raise EvalInputError(
+            f"responses={path}: no valid records (expected JSONL lines with 'index', 'ground_truth' and a "
+            f"'responses' list, README \"Evaluation output\"){first}"
+        )
     rates = score_records(result.records, opened_by_prompt=opened_by_prompt)
     path.with_name(path.stem + ".format_rates.json").write_text(json.dumps(rates.as_dict(), indent=2) + "\n", encoding="utf-8")
     return rates
 
 
 def run(cfg: DictConfig) -> FormatRates:
+    from justrl.sft.format_rates import render_rates
+
     if cfg.responses:
         path = Path(cfg.responses)
     elif cfg.model and cfg.data:

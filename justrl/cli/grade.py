@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from justrl.cli.usage import examples_epilog
 from justrl.eval.results import GradeInputError, grade_dir
 
 
@@ -22,6 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="justrl-grade",
         description="Grade the <BENCHMARK>.jsonl files of an evaluation directory (CPU only).",
+        epilog=examples_epilog("justrl-grade"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dir", type=Path, help="the out= directory of justrl-eval")
     parser.add_argument("--benchmarks", nargs="+", help="grade only these files (default: every *.jsonl)")
@@ -68,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"justrl-grade: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 2
     print((args.dir / "results.md").read_text(encoding="utf-8"))
+    if not any(b["samples"] for b in results["benchmarks"].values()):
+        print(
+            f"justrl-grade: error: no response in {args.dir} could be graded; expected JSONL lines with "
+            f"'index', 'ground_truth' and 'responses' (README, \"Evaluation output\")",
+            file=sys.stderr,
+        )
+        return 1
     if args.wandb_project:
         from justrl.eval.wandb_log import log_results
 

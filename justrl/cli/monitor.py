@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from justrl.cli.usage import examples_epilog
 from justrl.health.config import HealthConfigError, load_health_config, packaged_rule_sets
 from justrl.health.history import HistoryError, load_history
 from justrl.health.monitor import HealthMonitor
@@ -17,7 +18,12 @@ from justrl.health.rules import RuleError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="justrl-monitor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="justrl-monitor",
+        description=__doc__.splitlines()[0],
+        epilog=examples_epilog("justrl-monitor"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     rep = commands.add_parser("replay", help="replay a recorded run through the health monitor")
     rep.add_argument("file", help="veRL file-logger JSONL, or a column-oriented JSON history")
@@ -39,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_replay(args: argparse.Namespace) -> int:
     health = load_health_config(args.rules, args.overrides)
     monitor = HealthMonitor.from_config(health)
-    history = load_history(args.file)
+    notes: list[str] = []
+    history = load_history(args.file, notes)
     if not history:
         raise HistoryError(f"{args.file}: no steps recorded")
     early = health.get("early_stop", {}).get("enabled", False)
@@ -47,6 +54,8 @@ def run_replay(args: argparse.Namespace) -> int:
         f"replaying {args.file}: {len(history)} steps ({history[0][0]}..{history[-1][0]}), "
         f"rules {args.rules!r}, early stopping {'on' if early else 'off'}"
     )
+    for note in notes:
+        print(f"note: {note}")
     result = replay(history, monitor)
     for warning in result.warnings:
         print(warning.line)

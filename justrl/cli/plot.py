@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from justrl.cli.usage import examples_epilog
 from justrl.health.config import HealthConfigError, load_health_config
 from justrl.health.history import HistoryError, load_history
 from justrl.health.monitor import HealthMonitor
@@ -30,7 +31,12 @@ def resolve_run(run: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="justrl-plot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="justrl-plot",
+        description=__doc__.splitlines()[0],
+        epilog=examples_epilog("justrl-plot"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run", help="file-logger JSONL, a folder with one, or a column-oriented JSON history")
     parser.add_argument("--out", help="PNG to write (default: <run name>_curves.png here); CSV goes beside it")
     parser.add_argument("--rules", default="justtinker", help="rule set for thresholds and the stop marker")

@@ -13,8 +13,8 @@ import sys
 from omegaconf import DictConfig
 
 from justrl.cli.check import print_report
+from justrl.cli.usage import render_help, wants_help
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
-from justrl.sft.preflight import run_sft_checks
 
 COMMAND = "justrl-sft"
 CHECK_FLAG = "--check"
@@ -31,6 +31,7 @@ def _sft(cfg: DictConfig, recipe: str) -> None:
     from justrl.metrics_file import place_metrics_file
     from justrl.cpu.launch import prepare as prepare_cpu_run
     from justrl.sft.launch import check_gpus, exec_torchrun
+    from justrl.sft.preflight import run_sft_checks
 
     try:
         if is_cpu_run(cfg):
@@ -50,13 +51,19 @@ def _sft(cfg: DictConfig, recipe: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(render_help(COMMAND))
+        return 0
     check_only = CHECK_FLAG in argv
     try:
-        line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND)
+        line = parse_command_line([a for a in argv if a != CHECK_FLAG], "sft", COMMAND, check_only)
     except ConfigError as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return 2
     if check_only:
+        # Imported here: the preflight pulls in veRL's reward scorers, seconds `--help` should not wait for.
+        from justrl.sft.preflight import run_sft_checks
+
         report = run_sft_checks(line.config)
         print_report(line.recipe, report, COMMAND)
         return 0 if report.ok else 1

@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
+from justrl.cli.usage import render_help, wants_help
 from justrl.cpu.launch import is_cpu_run
 from justrl.cpu.launch import prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
@@ -118,6 +119,9 @@ def _train(cfg: DictConfig, recipe: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if wants_help(argv):
+        print(render_help("justrl-train"))
+        return 0
     try:
         line = parse_command_line(argv, "rl", "justrl-train")
     except ConfigError as exc:

@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from tqdm import tqdm
-
 from justrl.eval.benchmarks import EvalItem
 from justrl.eval.engine import Completion, GenerationEngine, SamplingSpec
 from justrl.atomic import write_text_atomic
 from justrl.eval.records import ResumeMismatch, append_records, make_record, open_for_resume
 from justrl.loop_control import save_requested
+from justrl.progress import progress_bar, say
 
 MANIFEST = "run.json"
 
@@ -156,8 +155,8 @@ def run_benchmarks(
     """
     todo = {job.name: _pending_work(job) for job in jobs}
     bars = {
-        job.name: tqdm(total=len(job.items), initial=len(job.items) - len(todo[job.name]), desc=job.name,
-                       unit="problem", position=i, disable=not progress)
+        job.name: progress_bar(total=len(job.items), initial=len(job.items) - len(todo[job.name]), desc=job.name,
+                               unit="problem", position=i, disable=not progress)
         for i, job in enumerate(jobs)
     }
     shards = _shards(todo, jobs, shard_sequences)
@@ -194,6 +193,6 @@ def run_benchmarks(
     if error is not None:
         raise error
     if save_requested() and next(shards, None) is not None:
-        print("justrl-eval: stopped at the job's save request; finished shards are on disk and a rerun resumes",
-              file=sys.stderr)
+        say("justrl-eval: stopped at the job's save request; finished shards are on disk and a rerun resumes",
+            file=sys.stderr)
     return written

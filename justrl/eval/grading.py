@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from pebble import ProcessPool
-from tqdm import tqdm
+
+from justrl.progress import progress_bar
 
 
 # The keys of reward_fns.verify.VERIFIERS, known here without importing veRL in the parent.
@@ -100,7 +101,7 @@ def grade_all(
             timeout=timeout_s,
         )
         results: Iterable = future.result()
-        for _ in tqdm(range(len(tasks)), desc=desc, unit="response", disable=not progress):
+        for _ in progress_bar(range(len(tasks)), desc=desc, unit="response", disable=not progress):
             try:
                 grades.append(next(results))
             except FutureTimeout:

@@ -26,11 +26,13 @@ class ResumeMismatch(ValueError):
 
 @dataclass
 class ReadResult:
-    """Valid records of a file plus what was wrong with the rest (reported, never fatal)."""
+    """Valid records of a file plus what was wrong with the rest (reported, never fatal);
+    `first_problem` says what the first malformed line lacks, so a user can fix the writer."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     malformed: int = 0
     duplicates: int = 0
+    first_problem: str | None = None
 
 
 def make_record(
@@ -50,27 +52,35 @@ def make_record(
     }
 
 
-def parse_record(line: str) -> dict[str, Any] | None:
-    """The record on a line, or None when the line is not a well-formed record."""
+def parse_record(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None) for a well-formed line, else (None, what is wrong with it): the layout is
+    the one README's "Evaluation output" documents, and the reason names the missing key."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError:
-        return None
-    if not isinstance(record, dict) or any(k not in record for k in REQUIRED_KEYS):
-        return None
+        return None, "not a JSON object (cut short, or not JSON)"
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not an object"
+    missing = [k for k in REQUIRED_KEYS if k not in record]
+    if missing:
+        return None, f"missing key {', '.join(repr(k) for k in missing)}"
     responses = record["responses"]
-    if not isinstance(record["index"], int) or not isinstance(responses, list) or not responses:
-        return None
-    if not all(isinstance(r, dict) and isinstance(r.get("text"), str) for r in responses):
-        return None
-    return record
+    if not isinstance(record["index"], int):
+        return None, f"'index' is {record['index']!r}, expected an integer"
+    if not isinstance(responses, list) or not responses:
+        return None, "'responses' must be a non-empty list"
+    bad = next((i for i, r in enumerate(responses) if not (isinstance(r, dict) and isinstance(r.get("text"), str))), None)
+    if bad is not None:
+        return None, f"responses[{bad}] has no string 'text'"
+    return record, None
 
 
-def _lines(path: Path) -> Iterator[str]:
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Non-blank lines with their 1-based line numbers."""
     with path.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             if line.strip():
-                yield line
+                yield number, line
 
 
 def read_records(path: Path) -> ReadResult:
@@ -79,10 +89,11 @@ def read_records(path: Path) -> ReadResult:
     seen: set[int] = set()
     if not path.exists():
         return result
-    for line in _lines(path):
-        record = parse_record(line)
+    for number, line in _lines(path):
+        record, problem = parse_record(line)
         if record is None:
             result.malformed += 1
+            result.first_problem = result.first_problem or f"line {number}: {problem}"
         elif record["index"] in seen:
             result.duplicates += 1
         else:

@@ -17,7 +17,8 @@ from justrl.eval.generate import read_manifest
 from justrl.eval.grading import Grade, GradeTask, grade_all
 from justrl.eval.metrics import summarize
 from justrl.eval.records import ReadResult, read_records
-from justrl.eval.tables import load_published, markdown, published_for, table_rows
+from justrl.eval.tables import PAPER_AVG, load_published, markdown, published_for, table_rows
+from justrl.progress import say
 
 GRADES_DIR = "grades"
 
@@ -114,9 +115,10 @@ def grade_dir(
         write_grades(out / GRADES_DIR / f"{name}.jsonl", result.records, grades)
         benchmarks[name] = benchmark_stats(result.records, grades, result)
         if result.malformed or result.duplicates:
-            print(
+            first = f" (first malformed, {result.first_problem})" if result.first_problem else ""
+            say(
                 f"justrl-grade: {name}.jsonl: skipped {result.malformed} malformed and "
-                f"{result.duplicates} duplicate lines",
+                f"{result.duplicates} duplicate lines{first}",
                 file=sys.stderr,
             )
     model = manifest.get("model")
@@ -162,12 +164,13 @@ def details_rows(benchmarks: dict[str, dict[str, Any]]) -> tuple[list[str], list
 def render_results(results: dict[str, Any], columns: list[str]) -> str:
     """results.md: the JustRL table (avg@N, percent), then the per-benchmark details."""
     header, rows = results["table"]["header"], results["table"]["rows"]
-    evaluated = [c for c, v in zip(columns, rows[0][1:-1]) if v is not None]
+    evaluated = [c for c, v in zip(columns, rows[0][1 : 1 + len(columns)]) if v is not None]
     parts = [f"# Evaluation of {results['model'] or rows[0][0]}\n", "avg@N (Pass@1 as JustRL reports it), percent.\n",
              markdown(header, rows)]
     if not evaluated:
         parts.append("No benchmark file had a gradable record.\n")
     elif len(evaluated) < len(columns):
-        parts.append(f"Avg is over the {len(evaluated)} benchmarks evaluated ({', '.join(evaluated)}).\n")
+        paper = f"; {PAPER_AVG} is the published rows' Avg as the paper reports it" if PAPER_AVG in header else ""
+        parts.append(f"Avg is over the {len(evaluated)} benchmarks evaluated ({', '.join(evaluated)}){paper}.\n")
     parts += ["## Details\n", markdown(*details_rows(results["benchmarks"]))]
     return "\n".join(parts)

@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 
+PAPER_AVG = "Avg (paper, all 9)"
+
+
 @dataclass(frozen=True)
 class Published:
     """The published numbers (percent) of one model, from configs/eval/published.yaml."""
@@ -56,18 +59,22 @@ def table_rows(
     """Header and rows (model, one cell per column, Avg); missing benchmarks are None.
 
     Avg covers the benchmarks this run evaluated, for the published rows too, so the rows stay
-    comparable when only some benchmarks were run; with all nine it is the paper's own Avg.
+    comparable when only some benchmarks were run; with all nine it is the paper's own Avg. With
+    fewer, a last column PAPER_AVG keeps the paper's Avg of the published rows, so a reader never
+    mistakes the recomputed one for the published figure.
     """
     covered = [c for c in columns if scores.get(c) is not None]
 
     def avg(values: dict[str, float | None]) -> float | None:
         return sum(values[c] for c in covered) / len(covered) if covered else None
 
-    rows: list[list[Any]] = [[label, *(scores.get(c) for c in columns), avg(scores)]]
+    partial = len(covered) < len(columns) and bool(published)
+    rows: list[list[Any]] = [[label, *(scores.get(c) for c in columns), avg(scores), *([None] if partial else [])]]
     for pub in published:
-        pub_avg = pub.avg if len(covered) == len(columns) else avg(pub.scores)
-        rows.append([f"{pub.name} (published)", *(pub.scores.get(c) for c in columns), pub_avg])
-    return ["model", *columns, "Avg"], rows
+        pub_avg = avg(pub.scores) if partial else pub.avg
+        rows.append([f"{pub.name} (published)", *(pub.scores.get(c) for c in columns), pub_avg,
+                     *([pub.avg] if partial else [])])
+    return ["model", *columns, "Avg", *([PAPER_AVG] if partial else [])], rows
 
 
 def _cell(value: Any) -> str:

@@ -20,6 +20,7 @@ JUSTTINKER_COLUMNS = {
     "mean_reward": "justrl/reward/mean",
     "thinking_rate": "justrl/thinking_rate",
     "avg_response_length": "justrl/response_length/mean",
+    "avg_redundancy_score": "justrl/redundancy/mean",
     "eval_accuracy": "justrl/val/accuracy",
     "eval_thinking_rate": "justrl/val/thinking_rate",
 }
@@ -76,7 +77,11 @@ def read_jsonl(path: Path) -> History:
     return [(step, _with_fallbacks(steps[step])) for step in sorted(steps)]
 
 
-def _columns(doc: Mapping[str, object], step_key: str, prefix: str, path: Path) -> dict[int, dict[str, float]]:
+def _columns(
+    doc: Mapping[str, object], step_key: str, prefix: str, path: Path, notes: list[str]
+) -> dict[int, dict[str, float]]:
+    """Per-step metrics of one step list. A metric added mid-run (JustTinker's merged histories
+    turn the redundancy penalty on at step 81) has fewer values than steps: it covers the last ones."""
     steps = doc.get(step_key) or []
     rows: dict[int, dict[str, float]] = {int(s): {} for s in steps}
     for key, column in doc.items():
@@ -84,30 +89,40 @@ def _columns(doc: Mapping[str, object], step_key: str, prefix: str, path: Path) 
             continue
         if prefix == "" and key.startswith("eval_"):
             continue
-        if len(column) != len(steps):
-            raise HistoryError(f"{path}: column {key!r} has {len(column)} values for {len(steps)} {step_key} entries")
+        if len(column) > len(steps):
+            raise HistoryError(
+                f"{path}: column {key!r} has {len(column)} values for {len(steps)} {step_key} entries; "
+                f"a column may cover the last {step_key} entries, never more entries than there are"
+            )
+        covered = steps[len(steps) - len(column) :]
+        if len(column) < len(steps):
+            first = f"from {step_key} {covered[0]}" if covered else "no entries"
+            notes.append(f"column {key!r} has {len(column)} values for {len(steps)} {step_key} entries: read as the last ({first})")
         name = JUSTTINKER_COLUMNS.get(key, key)
-        for step, value in zip(steps, column):
+        for step, value in zip(covered, column):
             rows[int(step)].update(_numeric({name: value}))
     return rows
 
 
-def read_columns(path: Path) -> History:
-    """A column-oriented history (shared/data/histories): per-step columns plus `eval_*` columns."""
+def read_columns(path: Path, notes: list[str] | None = None) -> History:
+    """A column-oriented history (justrl/bundled/histories): per-step columns plus `eval_*` columns;
+    how short columns were aligned is appended to `notes`."""
+    notes = [] if notes is None else notes
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("step"), list):
         raise HistoryError(f"{path}: expected a JSON object with a 'step' list and one list per metric")
-    rows = _columns(doc, "step", "", path)
-    for step, metrics in _columns(doc, "eval_step", "eval_", path).items():
+    rows = _columns(doc, "step", "", path, notes)
+    for step, metrics in _columns(doc, "eval_step", "eval_", path, notes).items():
         rows.setdefault(step, {}).update(metrics)
     return [(step, rows[step]) for step in sorted(rows)]
 
 
-def load_history(path: str | Path) -> History:
-    """A recorded run from either format, chosen by content: JSON lines or one JSON object."""
+def load_history(path: str | Path, notes: list[str] | None = None) -> History:
+    """A recorded run from either format, chosen by content: JSON lines or one JSON object
+    (`notes` collects what a reader should know about how it was read)."""
     path = Path(path)
     if not path.is_file():
         raise HistoryError(f"run file {str(path)!r} does not exist")
@@ -120,6 +135,6 @@ def load_history(path: str | Path) -> History:
             head = None
         if isinstance(head, dict) and "data" in head and "step" in head:
             return read_jsonl(path)
-        return read_columns(path)
+        return read_columns(path, notes)
     except UnicodeDecodeError as exc:
         raise HistoryError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); expected a veRL file-logger JSONL or a JSON history") from None
