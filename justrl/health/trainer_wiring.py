@@ -48,6 +48,7 @@ def after_save_checkpoint(trainer: Any) -> None:
     health = health_of(trainer)
     if health is not None:
         health.save_state(_step_folder(trainer))
+        trainer._justrl_saved_step = trainer.global_steps
 
 
 def add_validation_metrics(trainer: Any, data_sources, reward_extra_infos_dict, metrics: dict) -> None:
@@ -87,6 +88,10 @@ def after_compute_metrics(trainer: Any, batch: Any, metrics: dict, global_steps:
     fields = {name: _as_list(data[name]) for name in TRAIN_FIELDS}
     metrics.update(health.train_metrics(fields, batch.tags))
     stop = health.observe(global_steps, metrics)
+    if getattr(trainer, "_justrl_saved_step", None) == global_steps:
+        # veRL saves a step's checkpoint before it validates that step: the state saved with it
+        # must include this step's validation, or a resume from it forgets that result.
+        health.save_state(_step_folder(trainer))
     if stop is not None:
         stop_early(trainer, stop)
 
