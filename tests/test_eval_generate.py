@@ -238,6 +238,17 @@ def test_justrl_eval_bad_input_is_one_line(args, message, capsys):
     assert err.count("\n") == 1 and message in err
 
 
+def test_temperature_zero_is_greedy_on_the_transformers_engine(tiny_model_dir, aime):
+    """justrl-eval accepts sampling.temperature=0; Transformers cannot sample at 0, so it decodes greedily."""
+    from justrl.eval.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_model_dir))
+    [prompt] = render_prompts(engine.tokenizer, aime[:1])
+    greedy = SamplingSpec(temperature=0.0, top_p=1.0, max_new_tokens=6, seed=0)
+    first, second = engine.generate([prompt], 2, greedy)[0]
+    assert first == second and first.num_tokens == 6 and first.finish_reason == "length"
+
+
 def test_justrl_eval_end_to_end_on_cpu_then_grade(tiny_model_dir, data_dir, tmp_path, capsys):
     out = tmp_path / "eval"
     args = [f"model={tiny_model_dir}", "engine.kind=transformers", "benchmarks=[AMC23,AIME24]", "n=2", "limit=3",
