@@ -101,6 +101,7 @@ def test_protocol_run_killed_resumed_and_graded(tiny_vllm_model, data_dir, tmp_p
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["sampling"] == {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 31744, "seed": 0}
     assert manifest["benchmarks"] == {"AIME24": {"n": 32}, "AMC23": {"n": 32}}
+    reasons, texts = set(), []
     for name in names:
         result = read_records(out / f"{name}.jsonl")
         assert result.malformed == 0  # a line torn by the kill is dropped on resume
@@ -111,8 +112,11 @@ def test_protocol_run_killed_resumed_and_graded(tiny_vllm_model, data_dir, tmp_p
             assert record["n"] == 32 and len(responses) == 32
             assert all(r["finish_reason"] in ("stop", "length") for r in responses)
             assert all(r["num_tokens"] == cap for r in responses if r["finish_reason"] == "length")
-            assert all(1 <= r["num_tokens"] < cap for r in responses if r["finish_reason"] == "stop")
-            assert len({r["text"] for r in responses}) > 1  # sampled at temperature 0.7, not greedy
+            assert all(1 <= r["num_tokens"] <= cap for r in responses if r["finish_reason"] == "stop")  # EOS counted
+            reasons |= {r["finish_reason"] for r in responses}
+            texts += [r["text"] for r in responses]
+    assert reasons == {"stop", "length"}
+    assert len(set(texts)) > 32  # sampled at temperature 0.7, not 32 copies of one greedy answer
 
     graded = cli("justrl.cli.grade", str(out), "--workers", "1", "--no-progress")
     assert graded.returncode == 0, graded.stderr[-3000:]
@@ -129,7 +133,7 @@ def test_format_check_samples_through_the_vllm_engine(tiny_vllm_model, tmp_path)
     proc = cli("justrl.cli.format_check", f"model={tiny_vllm_model}", f"data={data}", "vllm_device=cpu", "n=4",
                "limit=2", f"out={out}", "sampling.max_new_tokens=16", "progress=false")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.splitlines()[0] == "justrl-format-check: 2 prompts, 8 responses"
+    assert "justrl-format-check: 2 prompts, 8 responses" in proc.stdout.splitlines()  # among Ray's forwarded logs
     records = read_records(out / "responses.jsonl").records
     assert [r["problem"] for r in records] == ["What is 0 + 0?", "What is 1 + 1?"]
     assert all(len(r["responses"]) == 4 and all(1 <= x["num_tokens"] <= 16 for x in r["responses"]) for r in records)
