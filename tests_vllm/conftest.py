@@ -17,7 +17,8 @@ import pytest
 
 from tiny_models import build_model
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 SHARED = REPO.parent / "shared"
 os.environ["JUSTRL_VLLM_TEST"] = str(os.getpid())
 MARKER = f"JUSTRL_VLLM_TEST={os.getpid()}".encode()
@@ -25,11 +26,13 @@ SKIP_REASON = "vLLM is not installed; build its CPU environment with `bash .ci/v
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if importlib.util.find_spec("vllm") is not None:
+    """Session-wide hook: only this folder's tests are marked, also when run beside tests/."""
+    ours = [item for item in items if item.path.is_relative_to(HERE)]
+    if not ours or importlib.util.find_spec("vllm") is not None:
         return
     if os.environ.get("JUSTRL_REQUIRE_VLLM") == "1":
         raise pytest.UsageError(f"JUSTRL_REQUIRE_VLLM=1 but {SKIP_REASON}")
-    for item in items:
+    for item in ours:
         item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
