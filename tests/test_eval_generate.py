@@ -208,6 +208,16 @@ def test_replicas_fill_the_gpus_ray_sees():
         replica_count(8, 2, 5)
 
 
+def test_cpu_placement_shares_out_the_cpus_ray_sees():
+    from justrl.eval.vllm_engine import VLLMEngine, cpu_replicas
+
+    assert cpu_replicas(2, None) == (1, 2) and cpu_replicas(16, 4) == (4, 4) and cpu_replicas(7, 2) == (2, 3)
+    with pytest.raises(EngineUnavailable, match="data_parallel_size=3 needs more than the 2 CPUs Ray sees"):
+        cpu_replicas(2, 3)
+    with pytest.raises(EngineUnavailable, match=r"engine.vllm.placement='tpu'; expected one of gpu, cpu$"):
+        VLLMEngine("m", placement="tpu")
+
+
 def test_justrl_eval_without_vllm_fails_fast_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "justrl.cli.eval", "model=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", f"out={tmp_path}/o"],
