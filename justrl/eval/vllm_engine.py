@@ -147,8 +147,9 @@ class VLLMEngine:
             raise
         if tensor_parallel_size > 1:
             llm_kwargs.setdefault("distributed_executor_backend", "mp")
-        env_vars = {key: str(value) for key, value in (env or {}).items()}
-        actor = ray.remote(runtime_env={"env_vars": env_vars}, **options)(_Replica)
+        if env:
+            options["runtime_env"] = {"env_vars": {key: str(value) for key, value in env.items()}}
+        actor = ray.remote(**options)(_Replica)
         # Distinct seeds per replica, so that replicas do not draw the same random numbers.
         self._actors = [
             actor.remote(
