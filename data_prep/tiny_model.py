@@ -63,8 +63,13 @@ def build_tokenizer(out_dir: Path, vocab_size: int = 600, corpus: list[str] | No
     return out_dir
 
 
-def build_model(out_dir: Path, max_position_embeddings: int = 32768) -> Path:
-    """Save a randomly initialised two-layer Qwen2 model beside its tokenizer in out_dir."""
+def build_model(out_dir: Path, max_position_embeddings: int = 32768, head_dim: int = 16, eos_scale: float = 1.0) -> Path:
+    """Save a randomly initialised two-layer Qwen2 model (4 heads of `head_dim`) beside its
+    tokenizer in out_dir; vLLM's CPU attention needs head_dim >= 32.
+
+    A random model almost never ends its answer; scaling the EOS token's (tied) embedding row by
+    `eos_scale` raises its logit, so that some completions stop and others run to the token cap.
+    """
     import torch
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
@@ -73,8 +78,8 @@ def build_model(out_dir: Path, max_position_embeddings: int = 32768) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(out_dir)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
+        hidden_size=4 * head_dim,
+        intermediate_size=8 * head_dim,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
@@ -84,5 +89,8 @@ def build_model(out_dir: Path, max_position_embeddings: int = 32768) -> Path:
         pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(0)
-    Qwen2ForCausalLM(config).save_pretrained(out_dir)
+    model = Qwen2ForCausalLM(config)
+    with torch.no_grad():
+        model.get_input_embeddings().weight[tokenizer.eos_token_id] *= eos_scale
+    model.save_pretrained(out_dir)
     return out_dir

@@ -248,6 +248,16 @@ def test_replicas_fill_the_gpus_ray_sees():
         replica_count(8, 2, 5)
 
 
+def test_cpu_placement_shares_out_the_cpus_ray_sees():
+    from justrl.eval.vllm_engine import VLLMEngine, cpu_replicas
+
+    assert cpu_replicas(2, None) == (1, 2) and cpu_replicas(16, 4) == (4, 4) and cpu_replicas(7, 2) == (2, 3)
+    with pytest.raises(EngineUnavailable, match="data_parallel_size=3 needs more than the 2 CPUs Ray sees"):
+        cpu_replicas(2, 3)
+    with pytest.raises(EngineUnavailable, match=r"engine.vllm.placement='tpu'; expected one of gpu, cpu$"):
+        VLLMEngine("m", placement="tpu")
+
+
 def test_justrl_eval_without_vllm_fails_fast_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "justrl.cli.eval", "model=deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", f"out={tmp_path}/o"],
@@ -276,6 +286,17 @@ def test_justrl_eval_bad_input_is_one_line(args, message, capsys):
     assert eval_main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_temperature_zero_is_greedy_on_the_transformers_engine(tiny_model_dir, aime):
+    """justrl-eval accepts sampling.temperature=0; Transformers cannot sample at 0, so it decodes greedily."""
+    from justrl.eval.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_model_dir))
+    [prompt] = render_prompts(engine.tokenizer, aime[:1])
+    greedy = SamplingSpec(temperature=0.0, top_p=1.0, max_new_tokens=6, seed=0)
+    first, second = engine.generate([prompt], 2, greedy)[0]
+    assert first == second and first.num_tokens == 6 and first.finish_reason == "length"
 
 
 def test_justrl_eval_end_to_end_on_cpu_then_grade(tiny_model_dir, data_dir, tmp_path, capsys):

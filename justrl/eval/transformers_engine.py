@@ -13,6 +13,17 @@ from typing import Any
 from justrl.eval.engine import Completion, SamplingSpec
 
 
+def _decoding(sampling: SamplingSpec, n: int) -> tuple[dict[str, Any], int]:
+    """`generate` arguments for n completions, and how often to repeat what it returns.
+
+    Temperature 0 is greedy decoding, as in vLLM, whose n completions are one sequence n times;
+    Transformers can neither sample at temperature 0 nor return several greedy sequences.
+    """
+    if sampling.temperature == 0:
+        return {"do_sample": False, "num_return_sequences": 1}, n
+    return {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p, "num_return_sequences": n}, 1
+
+
 class TransformersEngine:
     """GenerationEngine on one device with `model.generate(num_return_sequences=n)`."""
 
@@ -48,17 +59,15 @@ class TransformersEngine:
         for prompt in prompts:
             torch.manual_seed((sampling.seed or 0) + zlib.crc32(prompt.encode("utf-8")))
             inputs = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt").to(self.device)
+            decoding, repeat = _decoding(sampling, n)
             with torch.no_grad():
                 generated = self.model.generate(
                     **inputs,
-                    do_sample=True,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
+                    **decoding,
                     max_new_tokens=sampling.max_new_tokens,
-                    num_return_sequences=n,
                     pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 )
-            results.append(self._completions(generated[:, inputs["input_ids"].shape[1] :]))
+            results.append(self._completions(generated[:, inputs["input_ids"].shape[1] :]) * repeat)
         return results
 
     def close(self) -> None:
