@@ -252,7 +252,7 @@ RAY_WATCH=()
 
 # The srun option that hands a step its GPUs; none when CPU only (Ray's GPUs are then logical).
 slurm_gres() {
-  [[ $1 -gt 0 && $JUSTRL_CPU_ONLY != 1 ]] && printf '%s' "--gres=gpu:$1"
+  [[ $1 -gt 0 && ${JUSTRL_CPU_ONLY:-0} != 1 ]] && printf '%s' "--gres=gpu:$1"
   return 0
 }
 
