@@ -18,8 +18,6 @@ import pytest
 from data_prep.tiny_model import build_model
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-SHARED = REPO.parent / "shared"
 os.environ["JUSTRL_VLLM_TEST"] = str(os.getpid())
 MARKER = f"JUSTRL_VLLM_TEST={os.getpid()}".encode()
 SKIP_REASON = "vLLM is not installed; build its CPU environment with `bash .ci/vllm_env.sh` and run `.venv-vllm/bin/python -m pytest tests_vllm`"
@@ -45,14 +43,12 @@ def tiny_vllm_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
-    """AIME24 and AMC23 prepared from the shipped copies by the real `justrl-prep` builder."""
+    """AIME24 and AMC23 prepared from the copies shipped in the package by the real `justrl-prep` builder."""
     from data_prep.benchmarks import build_benchmarks
+    from justrl import bundled
 
-    source = SHARED / "data" / "benchmarks"
-    if not source.is_dir():
-        pytest.fail(f"shared benchmark data missing at {source}; the repository must sit beside shared/")
     out = tmp_path_factory.mktemp("data")
-    build_benchmarks(out / "benchmarks", source, names=["AIME24", "AMC23"])
+    build_benchmarks(out / "benchmarks", bundled.benchmarks_dir(), names=["AIME24", "AMC23"])
     return out
 
 
