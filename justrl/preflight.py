@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from justrl.cpu.launch import is_cpu_run
+
 REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
 SCHEMA_SAMPLE_ROWS = 64
 
@@ -261,7 +263,7 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
     responses = prompts * cfg.actor_rollout_ref.rollout.n
-    ranks = "CPU ranks" if cfg.trainer.device == "cpu" else "GPUs"
+    ranks = "CPU ranks" if is_cpu_run(cfg) else "GPUs"
     plan: dict[str, object] = {
         ranks: f"{n_gpus} ({cfg.trainer.nnodes} node(s) x {cfg.trainer.n_gpus_per_node})",
         "prompts a step": prompts,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
+from justrl.cpu.launch import is_cpu_run
 from justrl.health import trainer_wiring as health
 from justrl.loop_control import honour_save_request
 
@@ -24,13 +25,13 @@ class JustRLTrainer(PPOTrainerSync):
         # this trainer is that mode, so it presents itself as such to the base class.
         with open_dict(config):
             config.trainer.v1.trainer_mode = "sync"
-        if config.trainer.device == "cpu":
+        if is_cpu_run(config):
             import justrl.cpu.rollout  # noqa: F401  (registers rollout.name=justrl_cpu in this process)
         super().__init__(config)
 
     def _init_resource_pool_mgr(self):
         super()._init_resource_pool_mgr()
-        if self.config.trainer.device == "cpu":
+        if is_cpu_run(self.config):
             from justrl.cpu.worker import use_cpu_workers
 
             use_cpu_workers(self.role_worker_mapping)

@@ -27,9 +27,8 @@ def _gpu_count() -> int:
 
 
 def _sft(cfg: DictConfig, recipe: str) -> None:
-    from justrl.cpu.launch import is_cpu_run
+    from justrl.cpu.launch import is_cpu_run, prepare as prepare_cpu_run
     from justrl.metrics_file import place_metrics_file
-    from justrl.cpu.launch import prepare as prepare_cpu_run
     from justrl.sft.launch import check_gpus, exec_torchrun
     from justrl.sft.preflight import run_sft_checks
 

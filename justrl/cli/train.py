@@ -17,8 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
-from justrl.cpu.launch import is_cpu_run
-from justrl.cpu.launch import prepare as prepare_cpu_run
+from justrl.cpu.launch import is_cpu_run, prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.metrics_file import place_metrics_file
 from justrl.preflight import run_checks

@@ -30,10 +30,12 @@ def main(argv: list[str] | None = None) -> None:
     from verl.trainer.sft_trainer import run_sft
     from verl.utils.device import auto_set_device
 
+    from justrl.cpu.launch import is_cpu_run
+
     args = sys.argv[1:] if argv is None else argv
     cfg = OmegaConf.load(args[0])
     auto_set_device(cfg)
-    if cfg.trainer.device == "cpu":
+    if is_cpu_run(cfg):
         run_sft_on_cpu(cfg)
     else:
         run_sft(cfg)
