@@ -78,6 +78,7 @@ def missing_rollout_engine(cfg: DictConfig) -> str | None:
 
 def launch(cfg: DictConfig) -> None:
     """Start veRL's PPO entry with our TaskRunner (imported late: it pulls in Ray and veRL workers)."""
+    import ray
     from verl.trainer.main_ppo import run_ppo
     from verl.utils.device import auto_set_device
 
@@ -87,6 +88,9 @@ def launch(cfg: DictConfig) -> None:
     OmegaConf.resolve(cfg)
     started = time.time()
     run_ppo(cfg, task_runner_class=JustRLTaskRunner)
+    # Ray forwards worker output to this console from a background thread, late lines included;
+    # shutting it down first keeps the stop reason the last line.
+    ray.shutdown()
     print_early_stop(cfg.trainer.default_local_dir, since=started)
 
 
@@ -96,7 +100,7 @@ def print_early_stop(run_dir: str, since: float) -> None:
 
     record = read_stop_record(run_dir)
     if record is not None and (Path(run_dir) / STOP_RECORD).stat().st_mtime >= since:
-        print(record["line"])
+        print(record["line"], flush=True)
 
 
 def _train(cfg: DictConfig, recipe: str) -> None:
