@@ -37,7 +37,7 @@ class BenchmarkSpec:
     name: str
     samples: int
     local: Layout
-    hub: Layout
+    hub: Layout | None
     extract: str = "as_is"
     extra: bool = False
 
@@ -97,7 +97,8 @@ def _spec(name: str, raw: Any, extra: bool) -> BenchmarkSpec:
         name=name,
         samples=samples,
         local=_layout(name, "local", raw.get("local")),
-        hub=_layout(name, "hub", raw.get("hub")),
+        # A synthetic set (built by its own command, e.g. `justrl-prep tiny`) has no hub copy.
+        hub=_layout(name, "hub", raw["hub"]) if raw.get("hub") is not None else None,
         extract=extract,
         extra=extra,
     )
@@ -125,6 +126,11 @@ def _open_layout(spec: BenchmarkSpec, source_dir: Path | None, from_hub: bool) -
         source_dir = bundled.benchmarks_dir()
     if source_dir is None:
         hub = spec.hub
+        if hub is None:
+            raise PrepError(
+                f"{spec.name} has no hub copy; its command writes it (configs/benchmarks.yaml), "
+                f"or pass --source DIR with {spec.local.path} under it"
+            )
         return open_source(hub.hub_id, split=hub.split, config=hub.config), hub
     path = Path(source_dir) / spec.local.path
     if not path.is_file():

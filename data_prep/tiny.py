@@ -2,6 +2,8 @@
 
 Writes, from single-digit additions split into train and held-out problems:
 - OUT/train.parquet, OUT/val.parquet: veRL's RL schema, JustRL's boxed suffix on every prompt;
+- OUT/benchmarks/TinyAdd.parquet: the held-out split again, as the benchmark justrl-eval reads
+  with data_dir=OUT (its data_source is the benchmark's name, as for the nine);
 - OUT/sft/train.parquet, OUT/sft/val.parquet: the same problems as cold-start SFT rows (veRL's
   multi-turn schema), answered in JustTinker's target format, a think block then the box;
 - OUT/model/: a Hugging Face directory, a tokenizer with a ChatML template and a two-layer Qwen2.
@@ -48,16 +50,15 @@ def _write(path: Path, rows: list[tuple[str, str]], split_name: str, data_source
         sink.write(batch)
 
 
-def sft_answer(question: str, answer: str) -> str:
-    """The JustTinker target format for one problem: the sum worked in a think block, then the box."""
-    expression = question.removeprefix("What is ").removesuffix("?")
-    return f"<think>{expression} = {answer}</think>\n\n\\boxed{{{answer}}}"
+def sft_answer(answer: str, think: str) -> str:
+    """The JustTinker target format for one problem: a think block, then the box."""
+    return f"<think>{think}</think>\n\n\\boxed{{{answer}}}"
 
 
-def _write_sft(path: Path, rows: list[tuple[str, str]], split_name: str, data_source: str, suffix: str) -> None:
+def _write_sft(path: Path, rows: list[tuple[str, str]], split_name: str, data_source: str, suffix: str, think: str) -> None:
     batch = sft_batch(
         [question + suffix for question, _ in rows],
-        [sft_answer(question, answer) for question, answer in rows],
+        [sft_answer(answer, think) for _, answer in rows],
         list(range(len(rows))),
         split_name,
         [f"{data_source}-{split_name}-{i}" for i in range(len(rows))],
@@ -115,10 +116,11 @@ def build_tiny(out: Path, seed: int | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "train.parquet", train, "train", settings["data_source"], suffix)
     _write(out / "val.parquet", val, "test", settings["data_source"], suffix)
-    _write_sft(out / "sft" / "train.parquet", train, "train", settings["data_source"], suffix)
-    _write_sft(out / "sft" / "val.parquet", val, "test", settings["data_source"], suffix)
+    _write(out / "benchmarks" / f"{settings['benchmark']}.parquet", val, "test", settings["benchmark"], suffix)
+    _write_sft(out / "sft" / "train.parquet", train, "train", settings["data_source"], suffix, settings["sft_think"])
+    _write_sft(out / "sft" / "val.parquet", val, "test", settings["data_source"], suffix, settings["sft_think"])
     model_dir = out / MODEL_DIR
-    build_tokenizer(model_dir, corpus=[q + suffix for q, _ in rows] + [sft_answer(q, a) for q, a in rows])
+    build_tokenizer(model_dir, corpus=[q + suffix for q, _ in rows] + [sft_answer(a, settings["sft_think"]) for _, a in rows])
     build_model(model_dir)
     loss = warm_start(model_dir, train, suffix, settings["warm_start"], seed)
     summary = {"train_rows": len(train), "val_rows": len(val), "model": str(model_dir), "warm_start_loss": round(loss, 4), "seed": seed}

@@ -124,6 +124,8 @@ class CPUGenerationServer:
         self.config = config
         self.model_config = omega_conf_to_dataclass(model_config, dataclass_type=HFModelConfig)
         self.replica_rank = replica_rank
+        # As veRL seeds each vLLM replica's sampler: rollout.seed + replica rank.
+        torch.manual_seed(config.seed + replica_rank)
         # fp32, as cluster=cpu has the actor compute: the rollout's log-probs then match the actor's.
         self.model = AutoModelForCausalLM.from_pretrained(
             self.model_config.local_path,

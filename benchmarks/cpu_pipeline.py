@@ -1,0 +1,173 @@
+"""JustTinker's two-stage pipeline on a 2-core CPU, run with the project's own commands, per seed:
+
+    justrl-prep tiny            task (train + held-out TinyAdd) and a warm-started two-layer Qwen2
+    justrl-sft                  cold start on think-then-box rows (recipe tiny_justtinker_sft)
+    verl.model_merger           the SFT checkpoint as a Hugging Face directory
+    justrl-train                GRPO with JustTinker's reward and health monitor (recipe tiny_justtinker)
+    verl.model_merger           the RL checkpoint likewise
+    justrl-eval + justrl-grade  held-out avg@8 and pass@8 of the base, SFT and RL models
+    justrl-format-check         thinking and boxed rates of those same responses
+    justrl-plot                 the RL run's curves (PNG + CSV)
+
+It prints one table (stage, thinking rate, boxed rate, held-out accuracy, wall time) for each seed
+and the mean gain of RL over SFT; everything lands under --work, the figures in pipeline.json.
+
+    python benchmarks/cpu_pipeline.py [--work runs/cpu_pipeline] [--seeds 0 1 2]
+        [--sft KEY=VALUE ...] [--rl KEY=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS = Path(__file__).with_name("cpu_pipeline.yaml")
+
+
+class StageFailed(RuntimeError):
+    """A command of the pipeline exited non-zero or ran past its limit."""
+
+
+@dataclass
+class Row:
+    seed: int
+    stage: str
+    thinking: float
+    boxed: float
+    accuracy: float
+    pass_at_8: float
+    wall_s: float
+
+
+def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
+    """One command in its own process group, output to `log`; killed whole past `timeout_s`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  $ {' '.join(cmd)}", flush=True)
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+    if code != 0:
+        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-25:])
+        why = f"ran past {timeout_s:.0f} s" if code is None else f"exited {code}"
+        raise StageFailed(f"{cmd[0]} {why}; last lines of {log}:\n{tail}")
+
+
+def last_step(run_dir: Path) -> int:
+    return int((run_dir / "latest_checkpointed_iteration.txt").read_text().strip())
+
+
+class Seed:
+    """The pipeline of one seed under work/seed_N."""
+
+    def __init__(self, seed: int, work: Path, settings: dict[str, Any], sft: list[str], rl: list[str]):
+        self.seed, self.dir, self.settings = seed, work / f"seed_{seed}", settings
+        self.sft_overrides, self.rl_overrides = sft, rl
+        self.data = self.dir / "data"
+
+    def cmd(self, *args: str, name: str) -> None:
+        run(list(args), self.dir / "logs" / f"{name}.log", self.settings["timeout_s"], self.dir)
+
+    def merge(self, checkpoint: Path, target: Path, name: str) -> Path:
+        self.cmd(sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
+                 "--local_dir", str(checkpoint), "--target_dir", str(target), name=name)
+        return target
+
+    def evaluate(self, model: Path, stage: str, started: float) -> Row:
+        out = self.dir / "eval" / stage
+        self.cmd("justrl-eval", f"model={model}", f"data_dir={self.data / 'tiny'}", f"out={out}",
+                 f"sampling.seed={self.seed}", *self.settings["eval_overrides"], name=f"eval_{stage}")
+        self.cmd("justrl-grade", str(out), "--workers", str(self.settings["grade_workers"]), "--no-progress",
+                 "--label", stage, name=f"grade_{stage}")
+        self.cmd("justrl-format-check", f"responses={out / 'TinyAdd.jsonl'}", name=f"format_{stage}")
+        graded = json.loads((out / "results.json").read_text())["benchmarks"]["TinyAdd"]
+        rates = json.loads((out / "TinyAdd.format_rates.json").read_text())
+        return Row(self.seed, stage, rates["thinking"], rates["boxed"], graded["avg"], graded["pass_at_k"]["8"],
+                   time.monotonic() - started)
+
+    def run(self) -> list[Row]:
+        rows = []
+        started = time.monotonic()
+        self.cmd("justrl-prep", "tiny", "--out", str(self.data / "tiny"), "--seed", str(self.seed), name="prep")
+        rows.append(self.evaluate(self.data / "tiny" / "model", "base", started))
+
+        started = time.monotonic()
+        sft_dir = self.dir / "sft"
+        self.cmd("justrl-sft", f"recipe={self.settings['sft_recipe']}", f"justrl.data_dir={self.data}",
+                 f"trainer.default_local_dir={sft_dir}", f"trainer.seed={self.seed}", *self.sft_overrides, name="sft")
+        sft_model = self.merge(sft_dir / f"global_step_{last_step(sft_dir)}", sft_dir / "hf", "merge_sft")
+        rows.append(self.evaluate(sft_model, "sft", started))
+
+        started = time.monotonic()
+        rl_dir = self.dir / "rl"
+        self.cmd("justrl-train", f"recipe={self.settings['rl_recipe']}", f"justrl.data_dir={self.data}",
+                 f"actor_rollout_ref.model.path={sft_model}", f"trainer.default_local_dir={rl_dir}",
+                 f"actor_rollout_ref.rollout.seed={self.seed}", *self.rl_overrides, name="rl")
+        rl_model = self.merge(rl_dir / f"global_step_{last_step(rl_dir)}" / "actor", rl_dir / "hf", "merge_rl")
+        self.cmd("justrl-plot", str(rl_dir / "metrics.jsonl"), "--out", str(self.dir / "rl_curves.png"),
+                 "--rules", self.settings["plot_rules"], name="plot")
+        rows.append(self.evaluate(rl_model, "rl", started))
+        return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | wall |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.seed} | {r.stage} | {r.thinking:.1%} | {r.boxed:.1%} | {r.accuracy:.1%} | "
+                     f"{r.pass_at_8:.1%} | {r.wall_s / 60:.1f} min |")
+    return "\n".join(lines)
+
+
+def gains(rows: list[Row]) -> dict[int, float]:
+    """Held-out accuracy after RL minus after SFT, in points, per seed."""
+    by = {(r.seed, r.stage): r.accuracy for r in rows}
+    return {seed: 100 * (by[seed, "rl"] - by[seed, "sft"]) for seed, stage in by if stage == "rl"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = yaml.safe_load(SETTINGS.read_text())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path("runs/cpu_pipeline"), help="where every output goes")
+    parser.add_argument("--seeds", type=int, nargs="+", default=settings["seeds"], help="seeds to run")
+    parser.add_argument("--sft", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the SFT recipe")
+    parser.add_argument("--rl", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the RL recipe")
+    args = parser.parse_args(argv)
+    work = args.work.resolve()
+    rows: list[Row] = []
+    for seed in args.seeds:
+        print(f"seed {seed}:", flush=True)
+        try:
+            seed_rows = Seed(seed, work, settings, args.sft, args.rl).run()
+        except StageFailed as exc:
+            print(f"cpu_pipeline: seed {seed}: {exc}", file=sys.stderr)
+            return 1
+        rows += seed_rows
+        total = sum(r.wall_s for r in seed_rows)
+        print(table(seed_rows) + f"\nseed {seed}: the whole pipeline took {total / 60:.1f} min; "
+              f"curves in {work / f'seed_{seed}' / 'rl_curves.png'}\n", flush=True)
+    per_seed = gains(rows)
+    mean = sum(per_seed.values()) / len(per_seed)
+    print(table(rows))
+    print("held-out accuracy, RL minus SFT: " + ", ".join(f"seed {s} {g:+.1f}" for s, g in per_seed.items())
+          + f"; mean {mean:+.1f} points")
+    (work / "pipeline.json").write_text(json.dumps({"rows": [asdict(r) for r in rows], "rl_minus_sft_points": per_seed,
+                                                    "mean_rl_minus_sft_points": mean}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
