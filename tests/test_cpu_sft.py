@@ -1,17 +1,15 @@
 """The JustTinker hand-off on the CPU backend, each stage with the real tool: `justrl-sft` runs veRL's
 SFT trainer (torchrun, two gloo ranks, FSDP2, the recipe's padding-free and gradient-checkpointing
-settings), a rerun resumes it, veRL's model merger turns its checkpoint into a Hugging Face
-directory, and the RL recipe trains a step from that directory."""
+settings) and a rerun resumes it. The merge and the RL stage on its output are in
+test_cpu_pipeline.py, which runs the whole hand-off."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import torch
 
-from cpu_runs import cpu_env, merge_actor, read_metrics, run_command, train, weights
-from justrl.config import compose_recipe
+from cpu_runs import cpu_env, read_metrics, run_command
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -48,21 +46,3 @@ def test_justrl_sft_trains_checkpoints_and_resumes(sft_runs, work):
     # the rerun starts from global_step_3, not from scratch
     assert [s for s in sorted(resumed.steps) if "train/loss" in resumed.steps[s]] == [4, 5]
     assert (work / "ckpt" / "latest_checkpointed_iteration.txt").read_text().strip() == "5"
-
-
-def test_merged_sft_checkpoint_trains_with_the_rl_recipe(sft_runs, work, tiny_data_root):
-    merged = merge_actor(work / "ckpt" / "global_step_5", work / "hf")
-    initial = weights(tiny_data_root / "tiny" / "model")
-    tuned = weights(merged)
-    assert tuned.keys() == initial.keys()
-    assert max((tuned[k] - initial[k]).abs().max().item() for k in initial) > 1e-4
-
-    cfg = compose_recipe("justtinker_qwen3_4b_rl", [f"actor_rollout_ref.model.path={merged}"])
-    assert cfg.actor_rollout_ref.model.path == str(merged)
-    run = train(
-        tiny_data_root, work / "rl", "rl", f"actor_rollout_ref.model.path={merged}",
-        "trainer.total_training_steps=1", "trainer.val_before_train=false", "trainer.save_freq=-1", "trainer.test_freq=-1",
-    )
-    assert run.returncode == 0, run.describe()
-    assert sorted(run.steps) == [1] and "actor/grad_norm" in run.steps[1]
-    assert torch.isfinite(torch.tensor(run.steps[1]["actor/pg_loss"]))

@@ -11,7 +11,7 @@ from justrl.preflight import run_checks
 RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
 SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
 # The laptop recipes of the CPU backend (tests/test_cpu_backend.py).
-LAPTOP_RECIPES = ["tiny_cpu", "tiny_cpu_sft"]
+LAPTOP_RECIPES = ["tiny_cpu", "tiny_cpu_sft", "tiny_justtinker", "tiny_justtinker_sft"]
 
 # docs/published.md, JustRL: identical for both backbones.
 JUSTRL_VALUES = {
@@ -148,6 +148,17 @@ def test_justrl_recipe_values(recipe, key, expected, composed):
 @pytest.mark.parametrize("key,expected", sorted(JUSTTINKER_VALUES.items()))
 def test_justtinker_recipe_values(key, expected, composed):
     assert _value(composed("justtinker_qwen3_4b_rl"), key) == expected
+
+
+# The laptop pipeline's RL stage changes sizes, the learning rate and the evaluation cadence only.
+LAPTOP_SIZES = ("model.path", "optim.lr", "train_batch_size", "max_response_length", "test_freq")
+
+
+@pytest.mark.parametrize(
+    "key,expected", sorted((k, v) for k, v in JUSTTINKER_VALUES.items() if not k.endswith(LAPTOP_SIZES))
+)
+def test_laptop_justtinker_recipe_keeps_the_published_reward_and_monitor(key, expected, composed):
+    assert _value(composed("tiny_justtinker"), key) == expected
 
 
 def test_backbones(composed):
