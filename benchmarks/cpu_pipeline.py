@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from justrl.eval.tables import markdown
+
 SETTINGS = Path(__file__).with_name("cpu_pipeline.yaml")
 
 
@@ -50,7 +52,8 @@ class Row:
 
 
 def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
-    """One command in its own process group, output to `log`; killed whole past `timeout_s`."""
+    """One command in its own process group, output to `log`; killed whole past `timeout_s`, and
+    whatever it left in the group (Ray's daemons) is killed when it ends."""
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"  $ {' '.join(cmd)}", flush=True)
     with log.open("w", encoding="utf-8") as out:
@@ -58,9 +61,13 @@ def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             code = None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
     if code != 0:
         tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-25:])
         why = f"ran past {timeout_s:.0f} s" if code is None else f"exited {code}"
@@ -125,11 +132,11 @@ class Seed:
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | wall |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r.seed} | {r.stage} | {r.thinking:.1%} | {r.boxed:.1%} | {r.accuracy:.1%} | "
-                     f"{r.pass_at_8:.1%} | {r.wall_s / 60:.1f} min |")
-    return "\n".join(lines)
+    return markdown(
+        ["seed", "stage", "thinking", "boxed", "held-out avg@8", "pass@8", "wall"],
+        [[r.seed, r.stage, f"{r.thinking:.1%}", f"{r.boxed:.1%}", f"{r.accuracy:.1%}", f"{r.pass_at_8:.1%}",
+          f"{r.wall_s / 60:.1f} min"] for r in rows],
+    )
 
 
 def gains(rows: list[Row]) -> dict[int, float]:
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         rows += seed_rows
         total = sum(r.wall_s for r in seed_rows)
-        print(table(seed_rows) + f"\nseed {seed}: the whole pipeline took {total / 60:.1f} min; "
+        print(table(seed_rows) + f"seed {seed}: the whole pipeline took {total / 60:.1f} min; "
               f"curves in {work / f'seed_{seed}' / 'rl_curves.png'}\n", flush=True)
     per_seed = gains(rows)
     mean = sum(per_seed.values()) / len(per_seed)
