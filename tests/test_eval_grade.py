@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from justrl.cli.grade import main as grade_main
+from justrl.eval.grading import chunk_size
 from justrl.eval.results import grade_dir
 from justrl.eval.tables import load_published, markdown, published_for, table_rows
 
@@ -169,6 +170,19 @@ def test_hung_verifier_is_cut_at_the_deadline(tmp_path, benchmarks_dir):
     line = json.loads((tmp_path / "grades" / "AIME24.jsonl").read_text())
     assert [g["correct"] for g in line["grades"]] == [False, True]
     assert line["grades"][0]["reason"] == "grading timed out after 2s (worker killed)"
+    assert results["benchmarks"]["AIME24"]["timeouts"] == 1
+
+
+
+def test_a_hung_response_in_a_chunk_loses_only_itself(tmp_path, benchmarks_dir):
+    responses = [ok("\\boxed{204}") for _ in range(40)]
+    responses[17] = ok("\\boxed{204} SLOW")
+    write_jsonl(tmp_path / "AIME24.jsonl", real_rows(benchmarks_dir, "AIME24", 1), [responses])
+    assert chunk_size(40, 1) == 5  # the hung response shares its chunk with four others
+    results = grade_dir(tmp_path, verifier="eval_doubles:sleepy_verifier", workers=1, timeout_s=2, progress=False)
+    grades = json.loads((tmp_path / "grades" / "AIME24.jsonl").read_text())["grades"]
+    assert [i for i, g in enumerate(grades) if not g["correct"]] == [17]
+    assert grades[17]["reason"] == "grading timed out after 2s (worker killed)"
     assert results["benchmarks"]["AIME24"]["timeouts"] == 1
 
 

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 from pebble import ProcessPool
 
@@ -55,6 +55,22 @@ def grade_one(text: str, ground_truth: str, verifier: str, options: dict[str, An
     return Grade(bool(result.correct), result.pred, result.reason)
 
 
+def _error(exc: BaseException) -> Grade:
+    return Grade(False, None, f"error: {type(exc).__name__}: {exc}")
+
+
+def grade_chunk(items: Sequence[tuple[str, str]], verifier: str, options: dict[str, Any]) -> list[Grade]:
+    """Grade several responses in one worker call: one round trip per chunk, not per response,
+    is what lets a pool of N workers approach N times the in-process rate."""
+    grades = []
+    for text, ground_truth in items:
+        try:
+            grades.append(grade_one(text, ground_truth, verifier, options))
+        except Exception as exc:  # noqa: BLE001 - one bad item must not lose its chunk
+            grades.append(_error(exc))
+    return grades
+
+
 def _context() -> multiprocessing.context.BaseContext:
     """Workers fork from a clean forkserver that has imported the verifiers once.
 
@@ -90,22 +106,40 @@ def grade_all(
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"verifier {verifier!r} cannot be imported: {exc}") from exc
     options = options or {}
+    items = [(t.text, t.ground_truth) for t in tasks]
+    workers = workers or default_workers()
+    size = chunk_size(len(items), workers)
     grades: list[Grade] = []
-    with ProcessPool(max_workers=workers or default_workers(), context=_context()) as pool:
-        future = pool.map(
-            grade_one,
-            [t.text for t in tasks],
-            [t.ground_truth for t in tasks],
-            [verifier] * len(tasks),
-            [options] * len(tasks),
-            timeout=timeout_s,
-        )
-        results: Iterable = future.result()
-        for _ in progress_bar(range(len(tasks)), desc=desc, unit="response", disable=not progress):
-            try:
-                grades.append(next(results))
-            except FutureTimeout:
-                grades.append(Grade(False, None, f"grading timed out after {timeout_s:g}s (worker killed)"))
-            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the job
-                grades.append(Grade(False, None, f"error: {type(exc).__name__}: {exc}"))
+    with ProcessPool(max_workers=workers, context=_context()) as pool:
+        # A chunk gets one response's deadline: healthy responses take milliseconds. A chunk that
+        # misses it (one hanging response killed the worker) is graded again one response at a
+        # time, each under its own deadline, so only the hanging response is lost.
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        futures = [pool.schedule(grade_chunk, args=(chunk, verifier, options), timeout=timeout_s) for chunk in chunks]
+        with progress_bar(total=len(items), desc=desc, unit="response", disable=not progress) as bar:
+            for chunk, future in zip(chunks, futures):
+                try:
+                    grades += future.result()
+                except Exception:  # noqa: BLE001 - the chunk's worker died or timed out
+                    grades += _one_by_one(pool, chunk, verifier, options, timeout_s)
+                bar.update(len(chunk))
+    return grades
+
+
+def chunk_size(items: int, workers: int) -> int:
+    """About eight chunks a worker, so a slow chunk does not idle the others, and at most 64
+    responses a chunk, so a retried chunk and the progress bar stay fine-grained."""
+    return max(1, min(64, items // (8 * workers)))
+
+
+def _one_by_one(pool: ProcessPool, chunk: Sequence[tuple[str, str]], verifier: str, options: dict[str, Any], timeout_s: float) -> list[Grade]:
+    futures = [pool.schedule(grade_one, args=(text, truth, verifier, options), timeout=timeout_s) for text, truth in chunk]
+    grades = []
+    for future in futures:
+        try:
+            grades.append(future.result())
+        except FutureTimeout:
+            grades.append(Grade(False, None, f"grading timed out after {timeout_s:g}s (worker killed)"))
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the job
+            grades.append(_error(exc))
     return grades
