@@ -7,9 +7,12 @@
     verl.model_merger           the RL checkpoint likewise
     justrl-eval + justrl-grade  held-out avg@8 and pass@8 of the base, SFT and RL models
     justrl-format-check         thinking and boxed rates of those same responses
+    (teacher-forced)            each model's mean probability of the right answer on the training
+                                problems, the cold-start format given: what GRPO raises, without
+                                the sampling noise of a training step's accuracy
     justrl-plot                 the RL run's curves (PNG + CSV)
 
-It prints one table (stage, thinking rate, boxed rate, held-out accuracy, wall time) for each seed
+It prints one table (stage, thinking rate, boxed rate, held-out accuracy, training p(right), wall time) for each seed
 and the mean gain of RL over SFT; everything lands under --work, the figures in pipeline.json.
 
     python benchmarks/cpu_pipeline.py [--work runs/cpu_pipeline] [--seeds 0 1 2]
@@ -48,6 +51,7 @@ class Row:
     boxed: float
     accuracy: float
     pass_at_8: float
+    train_p_right: float
     wall_s: float
 
 
@@ -72,6 +76,35 @@ def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
         tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-25:])
         why = f"ran past {timeout_s:.0f} s" if code is None else f"exited {code}"
         raise StageFailed(f"{cmd[0]} {why}; last lines of {log}:\n{tail}")
+
+
+def right_answer_probability(model_dir: Path, problems: Path) -> float:
+    """Mean probability that the model writes the right number in the box, over these problems,
+    after the prompt and the cold-start answer up to `\\boxed{` (teacher-forced, no sampling)."""
+    import pandas as pd
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    from data_prep.config import load_yaml
+    from data_prep.tiny import sft_answer
+
+    think = load_yaml("data_prep.yaml")["tiny"]["sft_think"]
+    transformers_logging.disable_progress_bar()  # the pipeline's output is its table
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    frame = pd.read_parquet(problems)
+    total = 0.0
+    for messages, reward in zip(frame["prompt"], frame["reward_model"]):
+        prompt = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        answer = sft_answer(reward["ground_truth"], think)
+        head = tokenizer(prompt + answer[: answer.index("{") + 1], add_special_tokens=False)["input_ids"]
+        ids = tokenizer(prompt + answer, add_special_tokens=False)["input_ids"]
+        assert ids[: len(head)] == head, "the box's opening brace must end a token"
+        with torch.no_grad():
+            logp = model(torch.tensor([ids])).logits[0, :-1].log_softmax(-1)
+        total += float(torch.exp(sum(logp[i - 1, ids[i]] for i in range(len(head), len(ids)))))
+    return total / len(frame)
 
 
 def last_step(run_dir: Path) -> int:
@@ -103,8 +136,9 @@ class Seed:
         self.cmd("justrl-format-check", f"responses={out / 'TinyAdd.jsonl'}", name=f"format_{stage}")
         graded = json.loads((out / "results.json").read_text())["benchmarks"]["TinyAdd"]
         rates = json.loads((out / "TinyAdd.format_rates.json").read_text())
+        p_right = right_answer_probability(model, self.data / "tiny" / "train.parquet")
         return Row(self.seed, stage, rates["thinking"], rates["boxed"], graded["avg"], graded["pass_at_k"]["8"],
-                   time.monotonic() - started)
+                   p_right, time.monotonic() - started)
 
     def run(self) -> list[Row]:
         rows = []
@@ -133,9 +167,9 @@ class Seed:
 
 def table(rows: list[Row]) -> str:
     return markdown(
-        ["seed", "stage", "thinking", "boxed", "held-out avg@8", "pass@8", "wall"],
+        ["seed", "stage", "thinking", "boxed", "held-out avg@8", "pass@8", "train p(right)", "wall"],
         [[r.seed, r.stage, f"{r.thinking:.1%}", f"{r.boxed:.1%}", f"{r.accuracy:.1%}", f"{r.pass_at_8:.1%}",
-          f"{r.wall_s / 60:.1f} min"] for r in rows],
+          f"{r.train_p_right:.1%}", f"{r.wall_s / 60:.1f} min"] for r in rows],
     )
 
 

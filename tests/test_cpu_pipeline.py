@@ -1,7 +1,8 @@
 """JustTinker's two stages, end to end, through benchmarks/cpu_pipeline.py with one fixed seed: the
 project's own commands (prep, SFT, merge, GRPO with JustTinker's reward and monitor, eval, grade,
 format check, plot) on the tiny task, asserting only what the 3-seed measurement showed is not luck:
-the cold start teaches the think format, and RL raises the training accuracy.
+the cold start teaches the think format, and RL raises the probability of the right answer on
+the problems it trains on.
 """
 
 import json
@@ -16,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_TIMEOUT_S = 1500
 pytestmark = pytest.mark.timeout(PIPELINE_TIMEOUT_S + 120)
 
-# Mean training accuracy of the last 10 RL steps minus the first 10, in points: measured +8.2, +7.7
-# and +9.8 for seeds 0, 1 and 2 (README, "The whole JustTinker pipeline on a laptop").
+# Training-set p(right) of the RL model minus the SFT model, in points (teacher-forced, so free of
+# the sampling noise that makes one run's per-step accuracy swing by several points): measured
+# +13.6, +9.5 and +17.9 for seeds 0, 1 and 2 (README, "The whole JustTinker pipeline on a laptop").
 RL_RISE_POINTS = 3.0
 
 
@@ -32,12 +34,12 @@ def pipeline(tmp_path_factory):
 
 def test_pipeline_prints_its_table_and_writes_its_figures(pipeline):
     work, run = pipeline
-    assert "| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | wall |" in run.stdout
+    assert "| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | train p(right) | wall |" in run.stdout
     assert "held-out accuracy, RL minus SFT: seed 0 " in run.stdout
     figures = json.loads((work / "pipeline.json").read_text())
     assert [(r["seed"], r["stage"]) for r in figures["rows"]] == [(0, "base"), (0, "sft"), (0, "rl")]
     for row in figures["rows"]:
-        assert 0 <= row["accuracy"] <= row["pass_at_8"] <= 1 and row["wall_s"] > 0
+        assert 0 <= row["accuracy"] <= row["pass_at_8"] <= 1 and 0 < row["train_p_right"] < 1 and row["wall_s"] > 0
     assert (work / "seed_0" / "rl_curves.png").stat().st_size > 10_000
     assert (work / "seed_0" / "rl_curves.csv").is_file()
 
@@ -45,22 +47,23 @@ def test_pipeline_prints_its_table_and_writes_its_figures(pipeline):
 def test_cold_start_teaches_the_think_format(pipeline):
     work, _ = pipeline
     rows = {r["stage"]: r for r in json.loads((work / "pipeline.json").read_text())["rows"]}
-    # measured: 0% before SFT, 99.4% after, for every seed
+    # measured: 0% before SFT, 100% after, for every seed
     assert rows["base"]["thinking"] == 0.0
     assert rows["sft"]["thinking"] >= 0.8
     base, sft = weights(work / "seed_0" / "data" / "tiny" / "model"), weights(work / "seed_0" / "sft" / "hf")
     assert max((sft[k] - base[k]).abs().max().item() for k in base) > 1e-4
 
 
-def test_rl_on_the_cold_start_checkpoint_raises_training_accuracy(pipeline):
+def test_rl_on_the_cold_start_checkpoint_raises_the_right_answers_probability(pipeline):
     work, _ = pipeline
+    rows = {r["stage"]: r for r in json.loads((work / "pipeline.json").read_text())["rows"]}
+    rise = 100 * (rows["rl"]["train_p_right"] - rows["sft"]["train_p_right"])
+    assert rise > RL_RISE_POINTS, rows
     steps = read_metrics(work / "seed_0" / "rl" / "metrics.jsonl")
-    accuracy = [steps[s]["justrl/accuracy"] for s in sorted(steps) if "justrl/accuracy" in steps[s]]
-    assert len(accuracy) == 30  # no early stop: the format held
-    rise = 100 * (sum(accuracy[-10:]) - sum(accuracy[:10])) / 10
-    assert rise > RL_RISE_POINTS, f"training accuracy by step: {accuracy}"
+    trained = [steps[s] for s in sorted(steps) if "justrl/accuracy" in steps[s]]
+    assert len(trained) == 30  # no early stop: the format held
     # JustTinker's reward: the 0.1 format term and the redundancy penalty are what it subtracts
-    for data in (steps[s] for s in sorted(steps) if "justrl/accuracy" in steps[s]):
+    for data in trained:
         terms = data["justrl/accuracy"] - data["justrl/format_penalty/mean"] - data["justrl/redundancy_penalty/mean"]
         assert data["justrl/reward/mean"] == pytest.approx(terms)
     assert (work / "seed_0" / "rl" / "global_step_30" / "actor" / "model_world_size_2_rank_0.pt").is_file()
