@@ -32,6 +32,11 @@ def pipeline(tmp_path_factory):
     return work, run
 
 
+def stage_rows(work: Path) -> dict[str, dict]:
+    """Seed 0's figures in pipeline.json, by stage."""
+    return {r["stage"]: r for r in json.loads((work / "pipeline.json").read_text())["rows"]}
+
+
 def test_pipeline_prints_its_table_and_writes_its_figures(pipeline):
     work, run = pipeline
     assert "| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | train p(right) | wall |" in run.stdout
@@ -46,7 +51,7 @@ def test_pipeline_prints_its_table_and_writes_its_figures(pipeline):
 
 def test_cold_start_teaches_the_think_format(pipeline):
     work, _ = pipeline
-    rows = {r["stage"]: r for r in json.loads((work / "pipeline.json").read_text())["rows"]}
+    rows = stage_rows(work)
     # measured: 0% before SFT, 100% after, for every seed
     assert rows["base"]["thinking"] == 0.0
     assert rows["sft"]["thinking"] >= 0.8
@@ -56,7 +61,7 @@ def test_cold_start_teaches_the_think_format(pipeline):
 
 def test_rl_on_the_cold_start_checkpoint_raises_the_right_answers_probability(pipeline):
     work, _ = pipeline
-    rows = {r["stage"]: r for r in json.loads((work / "pipeline.json").read_text())["rows"]}
+    rows = stage_rows(work)
     rise = 100 * (rows["rl"]["train_p_right"] - rows["sft"]["train_p_right"])
     assert rise > RL_RISE_POINTS, rows
     steps = read_metrics(work / "seed_0" / "rl" / "metrics.jsonl")

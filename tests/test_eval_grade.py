@@ -173,7 +173,6 @@ def test_hung_verifier_is_cut_at_the_deadline(tmp_path, benchmarks_dir):
     assert results["benchmarks"]["AIME24"]["timeouts"] == 1
 
 
-
 def test_a_hung_response_in_a_chunk_loses_only_itself(tmp_path, benchmarks_dir):
     responses = [ok("\\boxed{204}") for _ in range(40)]
     responses[17] = ok("\\boxed{204} SLOW")
