@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from verl.utils.reward_score.math_dapo import last_boxed_only_string
+from reward_fns.dapo_strings import last_boxed_only_string
 
 MAX_BRACE_DEPTH = 12
 # An exponent with five or more digits (10^{12345}, 2**99999) makes SymPy build huge integers.
@@ -23,8 +23,11 @@ _PRODUCT = re.compile(r"\\(?:cdot|times)")
 _CONSTANTS = re.compile(r"\\pi|\\mathrm\{e\}")
 _BIG_FACTORIAL = re.compile(r"\d{2,}\s*!")
 _FACTORIAL_OF_FACTORIAL = re.compile(r"!\s*[)\]}]+\s*!")
-# (x+1)^{9999}: SymPy expands a power of a sum with thousands of terms.
-_POLYNOMIAL_POWER = re.compile(r"[A-Za-z][^()]*\)\s*\^\s*\{?\s*\d{4,}")
+# (x+1)^{9999}: SymPy expands a power of a sum with thousands of terms. The regex finds the `)`
+# and its power; `_polynomial_power` looks back for the letter, so the scan stays linear on long
+# prose without parentheses (a leading `[A-Za-z][^()]*` is tried from every letter: quadratic).
+_POWER_OF_GROUP = re.compile(r"\)\s*\^\s*\{?\s*\d{4,}")
+_LETTER = re.compile(r"[A-Za-z]")
 _OPEN = {"{": "}", "(": ")"}
 # An exponent is read this far at most, so the scan stays linear on a tail of nested groups.
 _MAX_EXPONENT_CHARS = 200
@@ -79,6 +82,16 @@ def _numeric_tower(text: str) -> bool:
     return False
 
 
+def _polynomial_power(text: str) -> bool:
+    """A `)` raised to a four-digit power whose group (back to the previous parenthesis) has a letter."""
+    for match in _POWER_OF_GROUP.finditer(text):
+        close = match.start()
+        opened = max(text.rfind("(", 0, close), text.rfind(")", 0, close))
+        if _LETTER.search(text, opened + 1, close):
+            return True
+    return False
+
+
 def reject_reason(text: str, what: str, *, require_balanced: bool = False) -> str | None:
     """Why ``text`` should not be parsed at all, or None when it is safe to try.
 
@@ -96,6 +109,6 @@ def reject_reason(text: str, what: str, *, require_balanced: bool = False) -> st
         return f"{what}: huge exponent"
     if _FACTORIAL_OF_FACTORIAL.search(flat):
         return f"{what}: factorial of a factorial"
-    if _POLYNOMIAL_POWER.search(flat):
+    if _polynomial_power(flat):
         return f"{what}: huge power of a polynomial"
     return None

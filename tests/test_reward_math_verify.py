@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import subprocess
 import sys
 import threading
@@ -10,7 +12,7 @@ import time
 import pytest
 
 from reward_fns import mathverify_pool
-from reward_fns.guards import reject_reason
+from reward_fns.guards import _polynomial_power, reject_reason
 from reward_fns.verify import hybrid, math_verify
 
 
@@ -120,6 +122,20 @@ def test_expensive_shapes_are_rejected_before_parsing(expression, reason):
 )
 def test_ordinary_answers_pass_the_guards(answer):
     assert reject_reason(f"The answer is \\boxed{{{answer}}}", "response") is None
+
+
+def test_polynomial_power_guard_matches_its_regex_definition():
+    """The guard is a linear rewrite of `[A-Za-z][^()]*\\)\\s*\\^\\s*\\{?\\s*\\d{4,}`, a regex that is
+    quadratic on long prose without parentheses (it made grading 2x slower); the two must agree."""
+    definition = re.compile(r"[A-Za-z][^()]*\)\s*\^\s*\{?\s*\d{4,}")
+    rng = random.Random(0)
+    pieces = [*"ab1 ()^{}+-", "^{1234}", ")^{99999}", ") ^ { 1234", "(x", "y)", "\\cdot"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert _polynomial_power(text) == bool(definition.search(text)), text
+    prose = "We consider the cases in turn and simplify the expression. " * 200
+    assert reject_reason(prose + "\\boxed{(x+1)^{2}}", "response") is None
+    assert reject_reason(prose + "\\boxed{(x+1)^{1234}}", "response") == "response: huge power of a polynomial"
 
 
 def test_deadline_bounds_each_call_however_many_threads_wait():
