@@ -7,7 +7,7 @@ was the first symptom of the exp-001 collapse.
 
 from __future__ import annotations
 
-from verl.utils.reward_score.math_dapo import last_boxed_only_string
+from reward_fns.dapo_strings import last_boxed_only_string
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"

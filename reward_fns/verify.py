@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from verl.utils.reward_score.math_dapo import last_boxed_only_string, normalize_final_answer, remove_boxed
+from reward_fns.dapo_strings import last_boxed_only_string, normalize_final_answer, remove_boxed
 
 from reward_fns import justtinker as rules
 from reward_fns import mathverify_pool

@@ -17,10 +17,7 @@ from typing import Any, Callable, Sequence
 from pebble import ProcessPool
 
 from justrl.progress import progress_bar
-
-
-# The keys of reward_fns.verify.VERIFIERS, known here without importing veRL in the parent.
-VERIFIER_NAMES = ("dapo", "dapo_strict_box", "math_verify", "hybrid", "justtinker")
+from reward_fns.verify import VERIFIERS
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,6 @@ def resolve_verifier(verifier: str) -> Callable[..., Any]:
     if ":" in verifier:
         module, _, attr = verifier.partition(":")
         return getattr(importlib.import_module(module), attr)
-    from reward_fns.verify import VERIFIERS
-
     return VERIFIERS[verifier]
 
 
@@ -75,7 +70,7 @@ def _context() -> multiprocessing.context.BaseContext:
     """Workers fork from a clean forkserver that has imported the verifiers once.
 
     Plain fork would copy the parent's math-verify helper processes, whose pipes the workers
-    would then share and garble; spawn would pay the verifier import (torch, through veRL)
+    would then share and garble; spawn would import the verifiers
     once per worker.
     """
     context = multiprocessing.get_context("forkserver")
@@ -98,8 +93,8 @@ def grade_all(
     desc: str = "grading",
 ) -> list[Grade]:
     """Grades in task order; a timed-out or crashing item is a wrong answer with its reason."""
-    if verifier not in VERIFIER_NAMES and ":" not in verifier:
-        raise ValueError(f"unknown verifier {verifier!r}; expected one of {', '.join(VERIFIER_NAMES)} or module:function")
+    if verifier not in VERIFIERS and ":" not in verifier:
+        raise ValueError(f"unknown verifier {verifier!r}; expected one of {', '.join(VERIFIERS)} or module:function")
     if ":" in verifier:
         try:
             resolve_verifier(verifier)
