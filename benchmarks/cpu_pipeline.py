@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from justrl.eval.tables import markdown
+from justrl.health.trainer_hooks import read_stop_record
 
 SETTINGS = Path(__file__).with_name("cpu_pipeline.yaml")
 
@@ -118,6 +119,7 @@ class Seed:
         self.seed, self.dir, self.settings = seed, work / f"seed_{seed}", settings
         self.sft_overrides, self.rl_overrides = sft, rl
         self.data = self.dir / "data"
+        self.rl_run: dict[str, Any] = {}
 
     def cmd(self, *args: str, name: str) -> None:
         run(list(args), self.dir / "logs" / f"{name}.log", self.settings["timeout_s"], self.dir)
@@ -158,7 +160,11 @@ class Seed:
         self.cmd("justrl-train", f"recipe={self.settings['rl_recipe']}", f"justrl.data_dir={self.data}",
                  f"actor_rollout_ref.model.path={sft_model}", f"trainer.default_local_dir={rl_dir}",
                  f"actor_rollout_ref.rollout.seed={self.seed}", *self.rl_overrides, name="rl")
-        rl_model = self.merge(rl_dir / f"global_step_{last_step(rl_dir)}" / "actor", rl_dir / "hf", "merge_rl")
+        # The monitor may stop RL early (it saves that step): a seed's figures must say so.
+        self.rl_run = {"steps": last_step(rl_dir), "early_stop": read_stop_record(rl_dir)}
+        if self.rl_run["early_stop"] is not None:
+            print(f"  seed {self.seed}: RL stopped early: {self.rl_run['early_stop']['line']}", flush=True)
+        rl_model = self.merge(rl_dir / f"global_step_{self.rl_run['steps']}" / "actor", rl_dir / "hf", "merge_rl")
         self.cmd("justrl-plot", str(rl_dir / "metrics.jsonl"), "--out", str(self.dir / "rl_curves.png"),
                  "--rules", self.settings["plot_rules"], name="plot")
         rows.append(self.evaluate(rl_model, "rl", started))
@@ -189,14 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.work.resolve()
     rows: list[Row] = []
+    rl_runs: dict[int, dict[str, Any]] = {}
     for seed in args.seeds:
         print(f"seed {seed}:", flush=True)
+        pipeline = Seed(seed, work, settings, args.sft, args.rl)
         try:
-            seed_rows = Seed(seed, work, settings, args.sft, args.rl).run()
+            seed_rows = pipeline.run()
         except StageFailed as exc:
             print(f"cpu_pipeline: seed {seed}: {exc}", file=sys.stderr)
             return 1
         rows += seed_rows
+        rl_runs[seed] = pipeline.rl_run
         total = sum(r.wall_s for r in seed_rows)
         print(table(seed_rows) + f"seed {seed}: the whole pipeline took {total / 60:.1f} min; "
               f"curves in {work / f'seed_{seed}' / 'rl_curves.png'}\n", flush=True)
@@ -205,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print("held-out accuracy, RL minus SFT: " + ", ".join(f"seed {s} {g:+.1f}" for s, g in per_seed.items())
           + f"; mean {mean:+.1f} points")
-    (work / "pipeline.json").write_text(json.dumps({"rows": [asdict(r) for r in rows], "rl_minus_sft_points": per_seed,
-                                                    "mean_rl_minus_sft_points": mean}, indent=2) + "\n")
+    figures = {"rows": [asdict(r) for r in rows], "rl_runs": rl_runs, "rl_minus_sft_points": per_seed,
+               "mean_rl_minus_sft_points": mean}
+    (work / "pipeline.json").write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

@@ -64,9 +64,11 @@ def test_rl_on_the_cold_start_checkpoint_raises_the_right_answers_probability(pi
     rows = stage_rows(work)
     rise = 100 * (rows["rl"]["train_p_right"] - rows["sft"]["train_p_right"])
     assert rise > RL_RISE_POINTS, rows
+    rl_run = json.loads((work / "pipeline.json").read_text())["rl_runs"]["0"]
+    assert rl_run == {"steps": 30, "early_stop": None}  # the monitor let it run: the format held
     steps = read_metrics(work / "seed_0" / "rl" / "metrics.jsonl")
     trained = [steps[s] for s in sorted(steps) if "justrl/accuracy" in steps[s]]
-    assert len(trained) == 30  # no early stop: the format held
+    assert len(trained) == 30
     # JustTinker's reward: the 0.1 format term and the redundancy penalty are what it subtracts
     for data in trained:
         terms = data["justrl/accuracy"] - data["justrl/format_penalty/mean"] - data["justrl/redundancy_penalty/mean"]
