@@ -57,3 +57,11 @@ def sleepy_verifier(response: str, ground_truth: str, **opts):
     if "SLOW" in response:
         time.sleep(60)
     return hybrid(response, ground_truth, **opts)
+
+
+def options_verifier(response: str, ground_truth: str, **opts):
+    """Right when the response names exactly the options it was called with."""
+    from reward_fns.result import VerifyResult
+
+    seen = ",".join(sorted(opts))
+    return VerifyResult(response == seen, seen, "options")

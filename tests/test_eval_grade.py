@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from justrl.cli.grade import main as grade_main
-from justrl.eval.grading import chunk_size
+from justrl.eval.grading import GradeTask, chunk_size, grade_all
 from justrl.eval.results import grade_dir
 from justrl.eval.tables import load_published, markdown, published_for, table_rows
 
@@ -171,6 +171,17 @@ def test_hung_verifier_is_cut_at_the_deadline(tmp_path, benchmarks_dir):
     assert [g["correct"] for g in line["grades"]] == [False, True]
     assert line["grades"][0]["reason"] == "grading timed out after 2s (worker killed)"
     assert results["benchmarks"]["AIME24"]["timeouts"] == 1
+
+
+def test_a_custom_verifier_gets_exactly_the_options_given():
+    # grade_all gives reward_fns' own verifiers one math-verify helper per grading worker
+    # (`workers=1`); a custom verifier's signature may lack that argument, so it gets none.
+    tasks = [GradeTask("", "1"), GradeTask("strict_box", "1")]
+    grades = grade_all(tasks, verifier="eval_doubles:options_verifier", workers=1, progress=False)
+    assert [g.correct for g in grades] == [True, False]
+    grades = grade_all(tasks, verifier="eval_doubles:options_verifier", options={"strict_box": True}, workers=1, progress=False)
+    assert [g.correct for g in grades] == [False, True]
+    assert grade_all([GradeTask("so \\boxed{\\frac{1}{2}}", "0.5")], workers=2, progress=False)[0].reason == "equivalent"
 
 
 def test_a_hung_response_in_a_chunk_loses_only_itself(tmp_path, benchmarks_dir):

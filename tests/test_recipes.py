@@ -161,6 +161,14 @@ def test_laptop_justtinker_recipe_keeps_the_published_reward_and_monitor(key, ex
     assert _value(composed("tiny_justtinker"), key) == expected
 
 
+def test_laptop_justtinker_learning_rate_schedule(composed):
+    # 1e-3 instead of 1e-6, and JustRL's schedule: 10 warmup steps, then constant, for 30 steps.
+    cfg = composed("tiny_justtinker")
+    optim = cfg.actor_rollout_ref.actor.optim
+    assert (optim.lr, optim.lr_warmup_steps, optim.lr_scheduler_type) == (1e-3, 10, "constant")
+    assert cfg.trainer.total_training_steps == 30
+
+
 def test_backbones(composed):
     deepseek = composed("justrl_deepseek_1p5b")
     assert deepseek.actor_rollout_ref.model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"

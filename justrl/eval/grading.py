@@ -100,7 +100,11 @@ def grade_all(
             resolve_verifier(verifier)
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"verifier {verifier!r} cannot be imported: {exc}") from exc
-    options = options or {}
+    options = dict(options or {})
+    if verifier in VERIFIERS:
+        # A grading worker calls its verifier from one thread: one math-verify helper process is
+        # enough (the verifiers default to 2), and each helper costs a SymPy import at pool start.
+        options.setdefault("workers", 1)
     items = [(t.text, t.ground_truth) for t in tasks]
     workers = workers or default_workers()
     size = chunk_size(len(items), workers)
