@@ -65,12 +65,20 @@ def test_rl_on_the_cold_start_checkpoint_raises_the_right_answers_probability(pi
     rise = 100 * (rows["rl"]["train_p_right"] - rows["sft"]["train_p_right"])
     assert rise > RL_RISE_POINTS, rows
     rl_run = json.loads((work / "pipeline.json").read_text())["rl_runs"]["0"]
-    assert rl_run == {"steps": 30, "early_stop": None}  # the monitor let it run: the format held
     steps = read_metrics(work / "seed_0" / "rl" / "metrics.jsonl")
     trained = [steps[s] for s in sorted(steps) if "justrl/accuracy" in steps[s]]
-    assert len(trained) == 30
+    assert len(trained) == rl_run["steps"], rl_run
+    last, stop = trained[-1], rl_run["early_stop"]
+    if stop is None:
+        assert rl_run["steps"] == 30 and last["justrl/health/stopped"] == 0.0
+    else:
+        # At the laptop's learning rate the think sentence sometimes falls apart in the last steps
+        # (README): JustTinker's early stopping must then end the run, on the step it names.
+        assert stop["step"] == rl_run["steps"] and last["justrl/health/stopped"] == 1.0, stop
+        assert max(last["justrl/health/unhealthy_streak"], last["justrl/health/val_drop_streak"]) >= 3, stop
     # JustTinker's reward: the 0.1 format term and the redundancy penalty are what it subtracts
     for data in trained:
         terms = data["justrl/accuracy"] - data["justrl/format_penalty/mean"] - data["justrl/redundancy_penalty/mean"]
         assert data["justrl/reward/mean"] == pytest.approx(terms)
-    assert (work / "seed_0" / "rl" / "global_step_30" / "actor" / "model_world_size_2_rank_0.pt").is_file()
+    actor = work / "seed_0" / "rl" / f"global_step_{rl_run['steps']}" / "actor"
+    assert (actor / "model_world_size_2_rank_0.pt").is_file()
