@@ -1,8 +1,9 @@
 """Ending veRL's training loop cleanly after the current step, with a checkpoint on disk.
 
 Two things stop a JustRL training run early: the health monitor (justrl.health) and a save request from
-Slurm before the time limit (slurm/ray_on_slurm.sh touches JUSTRL_SAVE_REQUEST_FILE on USR1, then
-requeues the job, which resumes from this checkpoint with trainer.resume_mode=auto). Both end the
+Slurm (slurm/ray_on_slurm.sh touches JUSTRL_SAVE_REQUEST_FILE on USR1 before the time limit, then
+requeues the job; slurm/save_on_term.py touches it on Slurm's TERM; the next run resumes from this
+checkpoint with trainer.resume_mode=auto). Both end the
 loop the same way: veRL's `fit` re-checks `global_steps <= total_training_steps` after each step and
 calls `on_train_end` when it fails, so no veRL code needs to change.
 """
@@ -25,7 +26,7 @@ def end_after_this_step(trainer: Any) -> None:
 
 
 def save_requested() -> bool:
-    """Whether the Slurm job asked this run to save its work and stop (its time limit is near)."""
+    """Whether the Slurm job asked this run to save its work and stop (time limit near, TERM)."""
     request = os.environ.get(SAVE_REQUEST_ENV)
     return bool(request) and Path(request).exists()
 
@@ -37,5 +38,5 @@ def honour_save_request(trainer: Any) -> bool:
     request = os.environ[SAVE_REQUEST_ENV]
     end_after_this_step(trainer)
     Path(request).unlink(missing_ok=True)
-    print(f"[justrl] step {trainer.global_steps}: checkpoint saved on request ({request}); exiting for requeue", flush=True)
+    print(f"[justrl] step {trainer.global_steps}: checkpoint saved on request ({request}); exiting", flush=True)
     return True

@@ -22,6 +22,12 @@
 #   6. on USR1 (sbatch --signal=B:USR1@SECONDS, before the time limit) the script touches
 #      $JUSTRL_SAVE_REQUEST_FILE (<run dir>/SAVE_AND_EXIT); the trainer sees it, saves a checkpoint and
 #      exits; the script then requeues the job (scontrol requeue), which resumes from that checkpoint.
+#   7. on TERM (preemption, scancel, scontrol requeue: Slurm signals the job's processes) the same
+#      request; then the job requeues itself (preemption, scancel --signal=TERM: TERM reached its
+#      steps only) or waits for Slurm's SIGKILL and Slurm's own cancel or requeue: the Ray daemons (and, for JUSTRL_SAVE_ON_TERM=1, the
+#      command) run under slurm/save_on_term.py, which keeps Slurm's TERM from them and touches the
+#      request instead, so the trainer finishes its step in flight and saves before Slurm's SIGKILL
+#      (KillWait, or the partition's GraceTime on preemption: size them to a step plus a save).
 #
 # Settings (environment variables; a value already in the environment, e.g. from the submitting
 # shell or slurm/env.sh, wins over the default shown in brackets):
@@ -46,6 +52,8 @@
 #   JUSTRL_MASTER_ADDR        per-node jobs: torch.distributed master    [the first node's name]
 #   JUSTRL_MASTER_PORT        per-node jobs: its port                    [JUSTRL_RAY_PORT + 4]
 #   JUSTRL_SAVE_TIMEOUT       seconds the command gets to checkpoint after USR1 [time left - 60, else 300]
+#   JUSTRL_SAVE_ON_TERM       1: the command checkpoints on TERM too (it honours the save request) [set by each .sbatch]
+#   JUSTRL_TERM_WAIT          seconds to wait, saved, for Slurm's SIGKILL after its TERM [3600]
 #   JUSTRL_MAX_RESTARTS       no more self-requeues after this many restarts [20]
 #   JUSTRL_CHECK_CMD          preflight, run with the overrides; empty skips it [set by each .sbatch]
 #   JUSTRL_JOB_CMD            the job's command, run with the overrides  [set by each .sbatch]
@@ -152,6 +160,8 @@ load_settings() {
   : "${JUSTRL_RAY_WAIT_TIMEOUT:=300}"
   : "${JUSTRL_MAX_RESTARTS:=20}"
   : "${JUSTRL_SMOKE:=0}"
+  : "${JUSTRL_SAVE_ON_TERM:=0}"
+  : "${JUSTRL_TERM_WAIT:=3600}"
   : "${JUSTRL_CPU_ONLY:=$JUSTRL_SMOKE}"
   if [[ -n $JUSTRL_ACTIVATE ]]; then
     set +u # activation scripts (conda, modules) read unset variables
@@ -256,16 +266,19 @@ slurm_gres() {
   return 0
 }
 
-# Starts `ray start ... --block` on NODE as an srun step; Slurm tracks (and on exit kills) it.
+# Starts `ray start ... --block` on NODE as an srun step; Slurm tracks (and on exit kills) it. Slurm's
+# TERM does not reach Ray (slurm/save_on_term.py): it becomes a save request, and the head's shield
+# passes it on to this script, which Slurm does not signal on `scancel --signal=TERM`.
 ray_on_node() {
-  local node=$1 gpus=$2
-  shift 2
+  local node=$1 gpus=$2 notify_pid=$3
+  shift 3
   local node_log=$RAY_LOG_DIR/ray-$node.log
-  local -a gres=() extra=()
+  local -a gres=() extra=() notify=()
   read -ra gres < <(slurm_gres "$gpus") || true  # read is non-zero at an unterminated (or empty) line
   read -ra extra <<<"$JUSTRL_RAY_START_ARGS"
+  [[ -n $notify_pid ]] && notify=(--notify "$notify_pid")
   srun --overlap --nodes=1 --ntasks=1 --cpus-per-task="$JUSTRL_CPUS_PER_NODE" "${gres[@]}" -w "$node" \
-    ray start "$@" --num-cpus="$JUSTRL_RAY_CPUS_PER_NODE" --num-gpus="$gpus" \
+    python "$JUSTRL_ROOT/slurm/save_on_term.py" "${notify[@]}" ray start "$@" --num-cpus="$JUSTRL_RAY_CPUS_PER_NODE" --num-gpus="$gpus" \
     --resources="{\"slurm_node:$node\": 1}" --temp-dir="$JUSTRL_RAY_TMPDIR" \
     --dashboard-agent-listen-port="$JUSTRL_RAY_AGENT_PORT" --disable-usage-stats "${extra[@]}" --block \
     >"$node_log" 2>&1 &
@@ -301,7 +314,9 @@ start_ray_cluster() {
   export RAY_ADDRESS=$JUSTRL_RAY_HEAD_IP:$JUSTRL_RAY_PORT
   export RAY_USAGE_STATS_ENABLED=0
   log "ray: starting the head on $head at $RAY_ADDRESS (dashboard 127.0.0.1:$JUSTRL_RAY_DASHBOARD_PORT on $head), logs in $RAY_LOG_DIR"
-  ray_on_node "$head" "$gpus" --head --node-ip-address="$JUSTRL_RAY_HEAD_IP" --port="$JUSTRL_RAY_PORT" \
+  local head_notifies=  # the head's shield tells this script of a TERM, for a command that saves on it
+  [[ $JUSTRL_SAVE_ON_TERM == 1 ]] && head_notifies=$$
+  ray_on_node "$head" "$gpus" "$head_notifies" --head --node-ip-address="$JUSTRL_RAY_HEAD_IP" --port="$JUSTRL_RAY_PORT" \
     --ray-client-server-port="$JUSTRL_RAY_CLIENT_PORT" --include-dashboard=true \
     --dashboard-port="$JUSTRL_RAY_DASHBOARD_PORT"
   wait_for_head_port "$head"
@@ -309,7 +324,7 @@ start_ray_cluster() {
   if [[ $# -gt 0 ]]; then
     log "ray: starting workers on $*"
     for node in "$@"; do
-      ray_on_node "$node" "$gpus" --address="$RAY_ADDRESS"
+      ray_on_node "$node" "$gpus" "" --address="$RAY_ADDRESS"
     done
   fi
   wait_for_nodes "$gpus" "$head" "$@" || die 3 "the Ray cluster did not form; nothing was run"
@@ -318,7 +333,8 @@ start_ray_cluster() {
 stop_ray_cluster() {
   [[ ${#RAY_STEP_PIDS[@]} -gt 0 ]] || return 0
   log "ray: stopping"
-  kill -TERM "${RAY_STEP_PIDS[@]}" 2>/dev/null || true
+  # srun passes USR2 on to save_on_term.py, which kills Ray (TERM no longer reaches it)
+  kill -USR2 "${RAY_STEP_PIDS[@]}" 2>/dev/null || true
   local waited=0
   while kill -0 "${RAY_STEP_PIDS[@]}" 2>/dev/null && [[ $waited -lt 40 ]]; do
     sleep 0.5
@@ -351,8 +367,13 @@ per_node_command() {
 # --- signals, requeue ------------------------------------------------------------------------
 
 SAVE_REQUESTED=0
+JOB_TERM=0
+STEP_TERM=0
 REQUEUEING=0
 COMMAND_PID=
+# How this script stops the command: a command under save_on_term.py ignores TERM (Slurm's TERM is
+# its save request), so it gets USR2.
+STOP_SIGNAL=TERM
 WATCHDOG_PID=
 
 # Seconds the command may spend checkpointing: up to a minute before the time limit. Called from
@@ -380,21 +401,36 @@ on_usr1() {
     local timeout
     timeout=$(save_timeout)
     log "USR1: asked the job to checkpoint and exit ($JUSTRL_SAVE_REQUEST_FILE); it has ${timeout}s"
-    (sleep "$timeout" && kill -TERM "$COMMAND_PID" 2>/dev/null) &
+    (sleep "$timeout" && kill -"$STOP_SIGNAL" "$COMMAND_PID" 2>/dev/null) &
     WATCHDOG_PID=$!
   else
     log "USR1: save requested before the command started; the job will requeue"
   fi
 }
 
+# Slurm's TERM to the whole job, the batch script included (scancel, scontrol requeue): Slurm ends
+# the job itself after KillWait, then cancels or requeues it as it decided.
 on_term() {
   if [[ $REQUEUEING == 1 ]]; then
     log "TERM: requeued; this run ends here"
     exit 0
   fi
-  log "TERM: job cancelled, preempted or requeued by Slurm; asking the job to checkpoint"
   touch "$JUSTRL_SAVE_REQUEST_FILE"
+  if [[ -n $COMMAND_PID && $JUSTRL_SAVE_ON_TERM == 1 ]]; then
+    [[ $JOB_TERM == 1 ]] || log "TERM: job cancelled, preempted or requeued by Slurm; the command checkpoints after its step in flight and exits ($JUSTRL_SAVE_REQUEST_FILE)"
+    JOB_TERM=1
+    return 0
+  fi
+  log "TERM: job cancelled, preempted or requeued by Slurm; asking the job to checkpoint"
   exit 143
+}
+
+# HUP: the head's save_on_term.py got a TERM that may have reached the job's steps only: a
+# preemption (the batch script is not signalled before GraceTime ends) or `scancel --signal=TERM`.
+# The command saves, then the job requeues itself, as after USR1.
+on_hup() {
+  [[ $STEP_TERM == 1 || $JOB_TERM == 1 ]] || log "TERM reached the job's steps (a preemption, or scancel --signal=TERM): the command checkpoints after its step in flight, then the job requeues"
+  STEP_TERM=1
 }
 
 requeue_self() {
@@ -415,20 +451,24 @@ print_wandb_sync_hint() {
 
 on_exit() {
   local status=$?
-  trap - EXIT USR1 TERM
+  trap - EXIT USR1 TERM HUP
   if [[ -n $WATCHDOG_PID ]]; then
     pkill -P "$WATCHDOG_PID" 2>/dev/null
     kill "$WATCHDOG_PID" 2>/dev/null
   fi
-  [[ -n $COMMAND_PID ]] && kill -TERM "$COMMAND_PID" 2>/dev/null
+  [[ -n $COMMAND_PID ]] && kill -"$STOP_SIGNAL" "$COMMAND_PID" 2>/dev/null
   stop_ray_cluster
   print_wandb_sync_hint
   log "job $SLURM_JOB_ID exits with status $status"
 }
 
-# Runs the command in the background so that the USR1 trap fires while it works.
+# Runs the command in the background so that the USR1 and TERM traps fire while it works.
 run_command() {
   local command=$1
+  if [[ $JUSTRL_SAVE_ON_TERM == 1 ]]; then
+    command="python $(printf %q "$JUSTRL_ROOT/slurm/save_on_term.py") $command"
+    STOP_SIGNAL=USR2
+  fi
   log "run: $command with ${#OVERRIDES[@]} override(s)"
   (cd "$JUSTRL_ROOT" && exec bash -c "$command \"\$@\"" "$command" "${OVERRIDES[@]}") &
   COMMAND_PID=$!
@@ -476,6 +516,7 @@ justrl_slurm_main() {
   log "run dir: $JUSTRL_RUN_DIR (run id $JUSTRL_RUN_ID, W&B run id $WANDB_RUN_ID, resume: $([[ $JUSTRL_RESUME_OVERRIDES == 1 ]] && echo auto || echo off))"
   trap on_usr1 USR1
   trap on_term TERM
+  trap on_hup HUP
   trap on_exit EXIT
   run_preflight
   if [[ $JUSTRL_LAUNCH == per-node ]]; then
@@ -488,10 +529,27 @@ justrl_slurm_main() {
   local status=0
   run_command "$command" || status=$?
   log "command exited with status $status"
-  if [[ $SAVE_REQUESTED == 1 ]]; then
+  if [[ $JOB_TERM == 1 ]]; then
+    log "TERM: the command stopped (status $status) with its checkpoint in $JUSTRL_RUN_DIR"
+    stop_ray_cluster
+    wait_for_slurm_to_end_the_job
+    exit 143
+  fi
+  # a preempted job that ends by itself within its GraceTime counts as done: Slurm does not requeue it
+  if [[ $SAVE_REQUESTED == 1 || $STEP_TERM == 1 ]]; then
     stop_ray_cluster
     requeue_self
     exit 0
   fi
   exit "$status"
+}
+
+# Slurm's SIGKILL ends a cancelled or requeued job within KillWait: wait for it rather than end
+# first, so that Slurm's own requeue (or cancel) is what happens to the job.
+wait_for_slurm_to_end_the_job() {
+  log "TERM: saved; waiting for Slurm to end the job (it then cancels or requeues it; a requeued job resumes from this checkpoint, a cancelled one when resubmitted with JUSTRL_RUN_ID=$JUSTRL_RUN_ID)"
+  trap '' TERM HUP
+  sleep "$JUSTRL_TERM_WAIT" &
+  wait $! || true
+  log "TERM: Slurm did not end the job within JUSTRL_TERM_WAIT=${JUSTRL_TERM_WAIT}s; it ends here"
 }

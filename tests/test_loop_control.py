@@ -39,7 +39,7 @@ def test_request_saves_once_ends_after_this_step_and_is_consumed(tmp_path, monke
     assert state.saved == [7]
     assert state.total_training_steps == 7
     assert not request.exists()
-    assert capsys.readouterr().out.strip() == f"[justrl] step 7: checkpoint saved on request ({request}); exiting for requeue"
+    assert capsys.readouterr().out.strip() == f"[justrl] step 7: checkpoint saved on request ({request}); exiting"
 
 
 @pytest.mark.parametrize("step,saved", [(10, []), (11, [11])])

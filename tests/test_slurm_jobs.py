@@ -121,6 +121,21 @@ def test_usr1_checkpoints_then_requeues_and_the_next_run_resumes(slurm, submit):
     assert not (run_dir / "SAVE_AND_EXIT").exists()
 
 
+def test_scancel_still_cancels_the_job(slurm, submit):
+    """TERM no longer reaches Ray or the trainer (slurm/save_on_term.py): a cancel must still end the
+    job, at Slurm's SIGKILL (KillWait, 5 s here) at the latest, and it is not requeued."""
+    job_id, log = submit(["recipe=smoke_1gpu"], env={"JUSTRL_CHECK_CMD": "", "JUSTRL_SMOKE_STEPS": "300"})
+    wait_for_text(log, r"smoke: step 2")
+    cancelled = time.monotonic()
+    slurm.run("scancel", job_id)
+    job = slurm.wait_finished(job_id, JOB_TIMEOUT)
+    assert time.monotonic() - cancelled < 30
+    out = log.read_text()
+    assert (job.state, job.restarts) == ("CANCELLED", 0), out
+    assert "TERM: job cancelled, preempted or requeued by Slurm" in out and "requeue:" not in out
+    assert "smoke: trainer finished" not in out
+
+
 def test_a_node_whose_ray_cannot_start_is_named(slurm, submit):
     slurm.stop_slurmd("n2")
     try:

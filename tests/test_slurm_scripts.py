@@ -1,12 +1,16 @@
 """The Slurm scripts without a Slurm: lint, the override and run-name rules of the bootstrap, the
-cluster-completeness rules of wait_for_ray.py, and the smoke trainer's checkpoints as veRL reads them."""
+cluster-completeness rules of wait_for_ray.py, the smoke trainer's checkpoints as veRL reads them, and
+save_on_term.py keeping TERM from a process tree."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +144,38 @@ def test_smoke_checkpoints_are_what_verl_resumes_from(tmp_path):
     assert find_latest_ckpt_path(str(tmp_path)) == str(tmp_path / "global_step_7")
     assert smoke.latest_step(tmp_path) == 7
     assert smoke.override_value(["trainer.default_local_dir=/a", "+trainer.default_local_dir='/b c'"], "trainer.default_local_dir") == "/b c"
+
+
+def test_save_on_term_keeps_term_from_the_command_and_its_children_and_asks_for_a_save(tmp_path):
+    """What Slurm does on preemption: TERM to every process at once. Only save_on_term.py may see it."""
+    request, ready = tmp_path / "SAVE_AND_EXIT", tmp_path / "ready"
+    # the command starts a grandchild that, like a Ray worker, installs a TERM handler that exits
+    child = (
+        "import signal, subprocess, sys, time, pathlib; "
+        "g = subprocess.Popen([sys.executable, '-c', 'import signal, sys, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(9)); time.sleep(60)']); "
+        f"pathlib.Path({str(ready)!r}).write_text(str(g.pid)); g.wait(); time.sleep(60)"
+    )
+    shield = subprocess.Popen(
+        [sys.executable, str(SLURM / "save_on_term.py"), sys.executable, "-c", child],
+        env={"PATH": "/usr/bin:/bin", "JUSTRL_SAVE_REQUEST_FILE": str(request)}, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() or not ready.read_text():
+            assert time.monotonic() < deadline and shield.poll() is None
+            time.sleep(0.1)
+        grandchild = int(ready.read_text())
+        command = int(subprocess.run(["pgrep", "-P", str(shield.pid)], capture_output=True, text=True).stdout.split()[0])
+        for pid in (shield.pid, command, grandchild):
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(1)
+        assert shield.poll() is None and request.exists()
+        for pid in (command, grandchild):
+            os.kill(pid, 0)  # still alive: TERM stays blocked across fork and exec
+        os.kill(shield.pid, signal.SIGUSR2)  # the job script's real stop
+        assert shield.wait(timeout=10) == 128 + signal.SIGKILL
+        assert f"TERM: kept from {sys.executable} (pid {command}); asked the trainer to checkpoint" in shield.stderr.read()
+    finally:
+        shield.kill()
+        subprocess.run(["pkill", "-KILL", "-f", "signal.SIGTERM, lambda"], check=False)

@@ -19,6 +19,8 @@ from pathlib import Path
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "squeue")
 READY_TIMEOUT = 30.0
 CREDENTIAL_CLOCK_SECONDS = 1.1  # Slurm compares credential and revocation times in whole seconds
+# a job of partition `urgent` preempts one of `debug`: TERM, then SIGKILL this long after (a step and a save fit)
+PREEMPT_GRACE_SECONDS = 60
 
 
 def missing_binaries() -> list[str]:
@@ -112,8 +114,11 @@ SchedulerType=sched/builtin
 SchedulerParameters=sched_interval=1
 KillWait=5
 MinJobAge=600
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 {node_lines}
-PartitionName=debug Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime={PREEMPT_GRACE_SECONDS}
+PartitionName=urgent Nodes={','.join(self.nodes)} MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF
 """
         )
 
