@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-SAVE_REQUEST_ENV = "JUSTRL_SAVE_REQUEST_FILE"
+from justrl.loop_control import SAVE_REQUEST_ENV
 
 
 def log(message: str) -> None:
