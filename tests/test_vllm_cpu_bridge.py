@@ -69,3 +69,15 @@ def test_linear_weights_are_left_alone_outside_cluster_cpu_vllm(monkeypatch):
     monkeypatch.delenv(RELOADABLE_ENV, raising=False)
     monkeypatch.setitem(sys.modules, "vllm", None)  # importing vLLM would raise here
     assert keep_linear_weights() is None
+
+
+def test_justrl_train_on_cluster_cpu_vllm_without_vllm_says_where_to_get_it(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "justrl.cli.train", "recipe=tiny_cpu", "cluster=cpu_vllm", f"justrl.data_dir={tmp_path}"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "justrl-train: error: rollout.name=vllm on a CPU needs vLLM's CPU build, which this environment lacks: "
+        "`bash .ci/vllm_env.sh` builds it in .venv-vllm, then run `.venv-vllm/bin/justrl-train ...`; "
+        "cluster=cpu generates with transformers instead"
+    )
+    assert "Ray" not in done.stdout + done.stderr  # refused before Ray started

@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from cpu_runs import cpu_env, read_metrics, run_command
 
+from data_prep.tiny_model import build_model
+from justrl.config import LaunchError, compose_recipe
+from justrl.cpu.launch import check_vllm_rollout
+
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -49,3 +53,11 @@ def test_grpo_generates_with_vllm_and_syncs_the_updated_weights_into_it(tiny_vll
         assert at["training/rollout_probs_diff_max"] < 1e-6
     actor = Path(ckpt) / "global_step_2" / "actor"
     assert all((actor / f"model_world_size_2_rank_{rank}.pt").is_file() for rank in (0, 1))
+
+
+def test_a_model_with_narrow_heads_is_refused_before_ray_starts(tmp_path):
+    narrow = build_model(tmp_path / "narrow", head_dim=16)
+    cfg = compose_recipe("tiny_cpu", ["cluster=cpu_vllm", f"actor_rollout_ref.model.path={narrow}"])
+    with pytest.raises(LaunchError, match="has attention heads 16 wide; vLLM's CPU attention needs at least 32"):
+        check_vllm_rollout(cfg)
+    check_vllm_rollout(compose_recipe("tiny_cpu", ["cluster=cpu_vllm", f"actor_rollout_ref.model.path={build_model(tmp_path / 'wide', head_dim=32)}"]))

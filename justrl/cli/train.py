@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
-from justrl.cpu.launch import is_cpu_run, prepare as prepare_cpu_run
+from justrl.cpu.launch import check_vllm_rollout, is_cpu_run, prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.metrics_file import place_metrics_file
 from justrl.preflight import run_checks
@@ -107,6 +107,7 @@ def _train(cfg: DictConfig, recipe: str) -> None:
     try:
         if is_cpu_run(cfg):
             prepare_cpu_run(cfg)
+            check_vllm_rollout(cfg)
         else:
             check_gpus(cfg, recipe)
     except LaunchError as exc:
