@@ -20,6 +20,7 @@ import pandas as pd
 from justrl import bundled
 from justrl.eval.grading import GradeTask, grade_all
 
+START_PROBE = GradeTask("so \\boxed{0.5}", "\\frac{1}{2}")
 FILLER = "We consider the cases in turn and simplify the expression step by step, checking each term. "
 
 
@@ -52,15 +53,16 @@ def corpus(size: int, seed: int = 0) -> list[GradeTask]:
     return tasks
 
 
-def serial(tasks: list[GradeTask]) -> float:
-    """In-process, one core, no deadline: the ceiling a pool pays overhead against."""
+def serial(tasks: list[GradeTask]) -> tuple[float, float]:
+    """Seconds and share correct in-process, one core, no deadline, math-verify answered in this
+    process as a grading worker answers it: the ceiling a pool pays overhead against."""
+    from reward_fns import mathverify_pool
     from reward_fns.verify import hybrid
 
-    hybrid(tasks[0].text, tasks[0].ground_truth)  # start math-verify's helper outside the timing
+    mathverify_pool.answer_in_process()
     start = time.perf_counter()
-    for t in tasks:
-        hybrid(t.text, t.ground_truth)
-    return time.perf_counter() - start
+    correct = sum(hybrid(t.text, t.ground_truth).correct for t in tasks)
+    return time.perf_counter() - start, correct / len(tasks)
 
 
 def main() -> None:
@@ -70,11 +72,18 @@ def main() -> None:
     args = parser.parse_args()
     tasks = corpus(args.items)
     print(f"{len(tasks)} responses, mean {sum(len(t.text) for t in tasks) / len(tasks):.0f} characters")
-    base = serial(tasks)
-    print(f"in-process serial: {len(tasks) / base:8.1f} items/s  (1 core)  baseline")
+    base, correct = serial(tasks)
+    print(f"in-process serial: {len(tasks) / base:8.1f} items/s  (1 core)  baseline  ({correct:.1%} correct)")
+    # A pool's start alone is timed on one cheap response per worker that still goes through
+    # math-verify (the first real responses can take a second each, which would count as start).
+    # The first pool of a process also starts the forkserver (a SymPy import): once per
+    # justrl-grade run, so it is reported on its own, not in every pool's start.
+    start = time.perf_counter()
+    grade_all([START_PROBE], workers=1, progress=False)
+    print(f"forkserver start and a 1-worker pool (once per process): {time.perf_counter() - start:.1f}s")
     for workers in args.workers:
         start = time.perf_counter()
-        grade_all(tasks[:workers], workers=workers, progress=False)
+        grade_all([START_PROBE] * workers, workers=workers, progress=False)
         startup = time.perf_counter() - start
         start = time.perf_counter()
         grades = grade_all(tasks, workers=workers, progress=False)
