@@ -10,10 +10,12 @@ answer, or no answer at all (truncated) - the mix that sends a share of items th
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import re
 import time
+from typing import Any
 
 import pandas as pd
 
@@ -65,6 +67,34 @@ def serial(tasks: list[GradeTask]) -> tuple[float, float]:
     return time.perf_counter() - start, correct / len(tasks)
 
 
+def _grade_share(tasks: list[GradeTask], ready: Any, rates: Any) -> None:
+    from reward_fns import mathverify_pool
+    from reward_fns.verify import hybrid
+
+    mathverify_pool.answer_in_process()
+    ready.wait()
+    start = time.perf_counter()
+    for t in tasks:
+        hybrid(t.text, t.ground_truth)
+    rates.put(len(tasks) / (time.perf_counter() - start))
+
+
+def independent_rate(tasks: list[GradeTask], copies: int) -> float:
+    """Items/s of `copies` fresh serial processes at once, each on its share, with no pool and no
+    IPC: how far this machine itself scales (shared caches, neighbours on the host), the pool's
+    ceiling. Fresh (spawned), not forked from this process, whose SymPy caches the serial run has
+    filled; each times its own loop, and their rates add up, so an unlucky share is not the limit."""
+    context = multiprocessing.get_context("spawn")
+    ready, rates = context.Barrier(copies), context.Queue()
+    procs = [context.Process(target=_grade_share, args=(tasks[i::copies], ready, rates)) for i in range(copies)]
+    for proc in procs:
+        proc.start()
+    total = sum(rates.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
@@ -81,6 +111,9 @@ def main() -> None:
     start = time.perf_counter()
     grade_all([START_PROBE], workers=1, progress=False)
     print(f"forkserver start and a 1-worker pool (once per process): {time.perf_counter() - start:.1f}s")
+    for copies in sorted(set(args.workers) - {1}):
+        rate = independent_rate(tasks, copies)
+        print(f"{copies} serial copies at once, no pool: {rate:8.1f} items/s  x{rate * base / len(tasks):.2f} vs serial  (the machine's own scaling)")
     for workers in args.workers:
         start = time.perf_counter()
         grade_all([START_PROBE] * workers, workers=workers, progress=False)
