@@ -10,16 +10,19 @@ answer, or no answer at all (truncated) - the mix that sends a share of items th
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import re
 import time
+from typing import Any
 
 import pandas as pd
 
 from justrl import bundled
 from justrl.eval.grading import GradeTask, grade_all
 
+START_PROBE = GradeTask("so \\boxed{0.5}", "\\frac{1}{2}")
 FILLER = "We consider the cases in turn and simplify the expression step by step, checking each term. "
 
 
@@ -52,15 +55,44 @@ def corpus(size: int, seed: int = 0) -> list[GradeTask]:
     return tasks
 
 
-def serial(tasks: list[GradeTask]) -> float:
-    """In-process, one core, no deadline: the ceiling a pool pays overhead against."""
+def serial(tasks: list[GradeTask]) -> tuple[float, float]:
+    """Seconds and share correct in-process, one core, no deadline, math-verify answered in this
+    process as a grading worker answers it: the ceiling a pool pays overhead against."""
+    from reward_fns import mathverify_pool
     from reward_fns.verify import hybrid
 
-    hybrid(tasks[0].text, tasks[0].ground_truth)  # start math-verify's helper outside the timing
+    mathverify_pool.answer_in_process()
+    start = time.perf_counter()
+    correct = sum(hybrid(t.text, t.ground_truth).correct for t in tasks)
+    return time.perf_counter() - start, correct / len(tasks)
+
+
+def _grade_share(tasks: list[GradeTask], ready: Any, rates: Any) -> None:
+    from reward_fns import mathverify_pool
+    from reward_fns.verify import hybrid
+
+    mathverify_pool.answer_in_process()
+    ready.wait()
     start = time.perf_counter()
     for t in tasks:
         hybrid(t.text, t.ground_truth)
-    return time.perf_counter() - start
+    rates.put(len(tasks) / (time.perf_counter() - start))
+
+
+def independent_rate(tasks: list[GradeTask], copies: int) -> float:
+    """Items/s of `copies` fresh serial processes at once, each on its share, with no pool and no
+    IPC: how far this machine itself scales (shared caches, neighbours on the host), the pool's
+    ceiling. Fresh (spawned), not forked from this process, whose SymPy caches the serial run has
+    filled; each times its own loop, and their rates add up, so an unlucky share is not the limit."""
+    context = multiprocessing.get_context("spawn")
+    ready, rates = context.Barrier(copies), context.Queue()
+    procs = [context.Process(target=_grade_share, args=(tasks[i::copies], ready, rates)) for i in range(copies)]
+    for proc in procs:
+        proc.start()
+    total = sum(rates.get() for _ in procs)
+    for proc in procs:
+        proc.join()
+    return total
 
 
 def main() -> None:
@@ -70,11 +102,21 @@ def main() -> None:
     args = parser.parse_args()
     tasks = corpus(args.items)
     print(f"{len(tasks)} responses, mean {sum(len(t.text) for t in tasks) / len(tasks):.0f} characters")
-    base = serial(tasks)
-    print(f"in-process serial: {len(tasks) / base:8.1f} items/s  (1 core)  baseline")
+    base, correct = serial(tasks)
+    print(f"in-process serial: {len(tasks) / base:8.1f} items/s  (1 core)  baseline  ({correct:.1%} correct)")
+    # A pool's start alone is timed on one cheap response per worker that still goes through
+    # math-verify (the first real responses can take a second each, which would count as start).
+    # The first pool of a process also starts the forkserver (a SymPy import): once per
+    # justrl-grade run, so it is reported on its own, not in every pool's start.
+    start = time.perf_counter()
+    grade_all([START_PROBE], workers=1, progress=False)
+    print(f"forkserver start and a 1-worker pool (once per process): {time.perf_counter() - start:.1f}s")
+    for copies in sorted(set(args.workers) - {1}):
+        rate = independent_rate(tasks, copies)
+        print(f"{copies} serial copies at once, no pool: {rate:8.1f} items/s  x{rate * base / len(tasks):.2f} vs serial  (the machine's own scaling)")
     for workers in args.workers:
         start = time.perf_counter()
-        grade_all(tasks[:workers], workers=workers, progress=False)
+        grade_all([START_PROBE] * workers, workers=workers, progress=False)
         startup = time.perf_counter() - start
         start = time.perf_counter()
         grades = grade_all(tasks, workers=workers, progress=False)

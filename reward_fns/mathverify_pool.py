@@ -5,11 +5,17 @@ threads, and veRL runs reward functions in executor threads inside Ray workers; 
 be killed, a process can. Helpers are started with ``subprocess`` (not ``multiprocessing``) so
 this works from daemonic processes and forked Ray workers alike, and they persist between calls
 so SymPy is imported once, not per answer.
+
+A process whose parent already kills it at a deadline (grade_all's pool workers, under pebble)
+calls ``answer_in_process`` and answers without helpers: a second process, its SymPy import and a
+pipe round trip per answer would buy it nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import os
 import select
 import subprocess
@@ -17,6 +23,7 @@ import sys
 import threading
 import time
 
+from reward_fns import mathverify_worker
 from reward_fns.guards import reject_reason
 from reward_fns.result import VerifyResult
 
@@ -167,9 +174,31 @@ def _pool(size: int, memory_mb: int) -> HelperPool:
         return _pools[(size, memory_mb)]
 
 
+_in_process = False
+
+
+def answer_in_process() -> None:
+    """From now on this process answers itself, without helpers; ``timeout_s`` and ``workers`` are
+    then ignored. Nothing here interrupts a runaway SymPy call, so only a process that something
+    else kills at a deadline may call this (grade_all's workers: pebble kills them)."""
+    global _in_process
+    for module in mathverify_worker.PRELOAD:
+        importlib.import_module(module)
+    # math-verify warns once per process that its own (signal-based) timeouts are off.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    _in_process = True
+
+
+def _reply(request: dict, *, timeout_s: float, workers: int, memory_mb: int) -> dict:
+    if _in_process:
+        with mathverify_worker.memory_cap(memory_mb):
+            return mathverify_worker.answer(request)
+    return _pool(workers, memory_mb).run(request, timeout_s)
+
+
 def _ask(request: dict, *, timeout_s: float, workers: int, memory_mb: int) -> VerifyResult:
     try:
-        reply = _pool(workers, memory_mb).run(request, timeout_s)
+        reply = _reply(request, timeout_s=timeout_s, workers=workers, memory_mb=memory_mb)
     except NoReply as reason:
         return VerifyResult(False, None, str(reason))
     except (OSError, RuntimeError) as error:

@@ -8,10 +8,15 @@ math-verify's own signal-based timeouts are switched off here: they report a tim
 equivalent" and cannot interrupt a long C-level SymPy computation anyway. The parent enforces
 the deadline by killing this process, so a timeout is always reported as one. An address-space cap
 turns a SymPy blow-up into a MemoryError here instead of an OOM kill of the Ray node.
+
+``answer`` is also called in-process by ``mathverify_pool`` in a process whose parent enforces the
+deadline itself (grade_all's pool workers).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import logging
 import os
@@ -19,6 +24,23 @@ import resource
 import sys
 import threading
 import time
+from typing import Iterator
+
+# What a process imports before its first answer, so that no answer pays SymPy's import.
+PRELOAD = ("math_verify", "reward_fns.safe_sympy")
+
+
+@contextlib.contextmanager
+def memory_cap(memory_mb: int) -> Iterator[None]:
+    """Cap this process's address space while the block runs, then restore the old limit: a process
+    that answers in-process must not be left unable to allocate for its own work after an answer."""
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_mb << 20 if old[1] == resource.RLIM_INFINITY else min(memory_mb << 20, old[1])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
 
 
 def _sympy_equivalent(request: dict) -> dict:
@@ -47,6 +69,14 @@ def _answer(request: dict) -> dict:
     return {"correct": correct, "pred": str(pred[-1]), "reason": "equivalent" if correct else "not equivalent"}
 
 
+def answer(request: dict) -> dict:
+    """The verdict on one request; never raises: any parser failure is an "incorrect" verdict."""
+    try:
+        return _answer(request)
+    except Exception as error:  # noqa: BLE001
+        return {"correct": False, "pred": None, "reason": f"math-verify error: {type(error).__name__}"}
+
+
 def _exit_with_parent(parent: int) -> None:
     """A helper stuck in SymPy would outlive a crashed Ray worker; this thread ends it."""
     while os.getppid() == parent:
@@ -57,20 +87,14 @@ def _exit_with_parent(parent: int) -> None:
 def main() -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.WARNING)
-    memory_mb = int(sys.argv[1])
-    resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
-    import math_verify  # noqa: F401  (pay the SymPy import before announcing readiness)
-    import reward_fns.safe_sympy  # noqa: F401
-
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    for line in sys.stdin:
-        try:
-            reply = _answer(json.loads(line))
-        except Exception as error:  # noqa: BLE001  (any parser failure is an "incorrect" verdict)
-            reply = {"correct": False, "pred": None, "reason": f"math-verify error: {type(error).__name__}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
+    with memory_cap(int(sys.argv[1])):
+        for module in PRELOAD:  # pay the SymPy import before announcing readiness
+            importlib.import_module(module)
+        sys.stdout.write("ready\n")
         sys.stdout.flush()
+        for line in sys.stdin:
+            sys.stdout.write(json.dumps(answer(json.loads(line))) + "\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from justrl.cli.grade import main as grade_main
-from justrl.eval.grading import GradeTask, chunk_size, grade_all
+from justrl.eval.grading import Grade, GradeTask, chunk_size, grade_all
 from justrl.eval.results import grade_dir
 from justrl.eval.tables import load_published, markdown, published_for, table_rows
 
@@ -174,8 +177,7 @@ def test_hung_verifier_is_cut_at_the_deadline(tmp_path, benchmarks_dir):
 
 
 def test_a_custom_verifier_gets_exactly_the_options_given():
-    # grade_all gives reward_fns' own verifiers one math-verify helper per grading worker
-    # (`workers=1`); a custom verifier's signature may lack that argument, so it gets none.
+    # A custom verifier's signature may lack any option grade_all could add, so it gets none.
     tasks = [GradeTask("", "1"), GradeTask("strict_box", "1")]
     grades = grade_all(tasks, verifier="eval_doubles:options_verifier", workers=1, progress=False)
     assert [g.correct for g in grades] == [True, False]
@@ -194,6 +196,36 @@ def test_a_hung_response_in_a_chunk_loses_only_itself(tmp_path, benchmarks_dir):
     assert [i for i, g in enumerate(grades) if not g["correct"]] == [17]
     assert grades[17]["reason"] == "grading timed out after 2s (worker killed)"
     assert results["benchmarks"]["AIME24"]["timeouts"] == 1
+
+
+def test_a_runaway_sympy_call_in_a_grading_worker_is_killed_at_the_deadline():
+    # Grading workers run math-verify in-process: math-verify's own 1 s deadline (a helper's)
+    # no longer applies; the pool's kills the worker, and the next response is graded normally.
+    tasks = [GradeTask("\\boxed{9^{387420489}}", "9^{9^{9}}"), GradeTask("\\boxed{\\frac{1}{2}}", "0.5")]
+    grades = grade_all(tasks, verifier="math_verify", options={"precheck": False, "timeout_s": 1}, workers=1,
+                       timeout_s=3, progress=False)
+    assert grades == [Grade(False, None, "grading timed out after 3s (worker killed)"), Grade(True, "\\frac{1}{2}", "equivalent")]
+
+
+def test_grading_workers_do_not_run_the_parents_main_script_again(tmp_path):
+    """multiprocessing re-runs the parent's main script in each forkserver child (0.2-0.7 s for
+    justrl-grade); grading workers need nothing from it. The script logs every run of its top level."""
+    runs = tmp_path / "runs"
+    script = tmp_path / "grade_script.py"
+    script.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        from justrl.eval.grading import GradeTask, grade_all
+
+        with Path({str(runs)!r}).open("a") as log:
+            log.write(__name__ + "\\n")
+        if __name__ == "__main__":
+            grades = grade_all([GradeTask(r"\\boxed{{0.5}}", r"\\frac{{1}}{{2}}")] * 4, workers=2, progress=False)
+            print(sum(g.correct for g in grades))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["4"]
+    assert runs.read_text().split() == ["__main__"]
 
 
 @pytest.mark.parametrize(

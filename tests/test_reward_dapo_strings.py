@@ -13,6 +13,12 @@ from reward_fns import dapo_strings
 HELPERS = ("last_boxed_only_string", "remove_boxed", "normalize_final_answer")
 
 
+def last_line_printed(code: str) -> str:
+    """What a fresh interpreter prints last running `code`: its sys.modules is the code's own doing."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout.splitlines()[-1]
+
+
 def test_math_dapo_needs_only_the_standard_library():
     tree = ast.parse(dapo_strings.verl_math_dapo_path().read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -30,8 +36,7 @@ def test_scoring_text_imports_neither_verl_nor_torch():
         f" 'files': [getattr(d, n).__code__.co_filename for n in {HELPERS!r}],"
         " 'dapo': reward_fns.verify.dapo('so \\\\boxed{\\\\frac{1}{2}}', '\\\\frac{1}{2}').correct}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-    seen = json.loads(out.stdout.splitlines()[-1])
+    seen = json.loads(last_line_printed(probe))
     assert seen["loaded"] == []
     assert seen["files"] == [math_dapo.__file__] * 3
     assert seen["dapo"] is True
@@ -43,5 +48,4 @@ def test_inside_a_verl_process_the_helpers_are_verls_own():
         "from reward_fns import dapo_strings as d\n"
         f"print(all(getattr(d, n) is getattr(m, n) for n in {HELPERS!r}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.splitlines()[-1] == "True"
+    assert last_line_printed(probe) == "True"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +247,18 @@ def test_forked_child_starts_its_own_helpers():
     proc.start()
     assert queue.get(timeout=60) == (0, True)
     proc.join(timeout=30)
+
+
+def test_memory_cap_holds_inside_its_block_and_is_lifted_after():
+    """An in-process answer (a grading worker's) runs under the cap; the worker's own work after it does not."""
+    import resource
+
+    from reward_fns.mathverify_worker import memory_cap
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    in_use_mb = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize() >> 20
+    with memory_cap(in_use_mb + 256):
+        with pytest.raises(MemoryError):
+            bytearray(512 << 20)
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+    assert len(bytearray(512 << 20)) == 512 << 20

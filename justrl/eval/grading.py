@@ -1,8 +1,11 @@
 """Grade responses in a pool of worker processes, each response under a hard time limit.
 
-The verifier already bounds math-verify's SymPy work, but a pathological response can still
-hang somewhere uninterruptible; pebble kills the worker at the deadline and the response
-counts as wrong ("timeout") instead of stalling the whole grading job.
+A pathological response can hang somewhere uninterruptible (a SymPy power with millions of
+digits); pebble kills the worker at the deadline and the response counts as wrong ("timeout")
+instead of stalling the whole grading job. That deadline is why reward_fns' own verifiers run
+math-verify inside the grading worker here, not in the helper process they use elsewhere
+(reward_fns.mathverify_pool): a helper per worker cost a SymPy import at every pool start and
+a pipe round trip per answer, to enforce a deadline that pebble enforces already.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Callable, Sequence
 from pebble import ProcessPool
 
 from justrl.progress import progress_bar
+from reward_fns import mathverify_pool, mathverify_worker
 from reward_fns.verify import VERIFIERS
 
 
@@ -67,14 +71,16 @@ def grade_chunk(items: Sequence[tuple[str, str]], verifier: str, options: dict[s
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """Workers fork from a clean forkserver that has imported the verifiers once.
+    """Workers fork from a clean forkserver that has imported the verifiers and SymPy once, and
+    start without re-running the parent's ``__main__`` (justrl.eval.grading_forkserver).
 
-    Plain fork would copy the parent's math-verify helper processes, whose pipes the workers
-    would then share and garble; spawn would import the verifiers
-    once per worker.
+    Plain fork would copy a parent that may run threads (pebble's own, which restart killed
+    workers) and its math-verify helper processes; spawn would import SymPy once per worker.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["reward_fns.verify"])
+    context.set_forkserver_preload(
+        ["justrl.eval.grading_forkserver", "justrl.eval.grading", *mathverify_worker.PRELOAD]
+    )
     return context
 
 
@@ -101,15 +107,15 @@ def grade_all(
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"verifier {verifier!r} cannot be imported: {exc}") from exc
     options = dict(options or {})
-    if verifier in VERIFIERS:
-        # A grading worker calls its verifier from one thread: one math-verify helper process is
-        # enough (the verifiers default to 2), and each helper costs a SymPy import at pool start.
-        options.setdefault("workers", 1)
     items = [(t.text, t.ground_truth) for t in tasks]
     workers = workers or default_workers()
     size = chunk_size(len(items), workers)
     grades: list[Grade] = []
-    with ProcessPool(max_workers=workers, context=_context()) as pool:
+    # A verifier named module:function keeps math-verify's helpers: its worker may hold more
+    # address space than math-verify's memory cap (a model-verifier second opinion), which would
+    # make every in-process answer a MemoryError.
+    in_process = mathverify_pool.answer_in_process if verifier in VERIFIERS else None
+    with ProcessPool(max_workers=workers, context=_context(), initializer=in_process) as pool:
         # A chunk gets one response's deadline: healthy responses take milliseconds. A chunk that
         # misses it (one hanging response killed the worker) is graded again one response at a
         # time, each under its own deadline, so only the hanging response is lost.
@@ -126,9 +132,10 @@ def grade_all(
 
 
 def chunk_size(items: int, workers: int) -> int:
-    """About eight chunks a worker, so a slow chunk does not idle the others, and at most 64
-    responses a chunk, so a retried chunk and the progress bar stay fine-grained."""
-    return max(1, min(64, items // (8 * workers)))
+    """About eight chunks a worker, so a slow chunk does not idle the others, and at most 16
+    responses a chunk (0.1-0.2 s of work): with 64, the last chunk of one worker left the other idle
+    for ~3% of a 2-worker job, and a retried chunk and the progress bar stay fine-grained."""
+    return max(1, min(16, items // (8 * workers)))
 
 
 def _one_by_one(pool: ProcessPool, chunk: Sequence[tuple[str, str]], verifier: str, options: dict[str, Any], timeout_s: float) -> list[Grade]:
