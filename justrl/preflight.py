@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from justrl.cpu.launch import is_cpu_run
+from justrl.cpu.launch import VLLM_CPU_MIN_HEAD_DIM, is_cpu_run
 
 REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
 SCHEMA_SAMPLE_ROWS = 64
@@ -41,7 +41,7 @@ def run_checks(cfg: DictConfig) -> Report:
     _check_reward(cfg, report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
-    _check_context(cfg, report)
+    _check_model(cfg, report)
     report.plan = make_plan(cfg, rows)
     return report
 
@@ -234,28 +234,43 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
     return parquet.metadata.num_rows
 
 
-def model_positions(path: str, report: Report) -> int | None:
-    """The model's max_position_embeddings when its config is readable offline, else a note."""
+def model_config(path: str, report: Report) -> object | None:
+    """The model's Hugging Face config when it is readable offline, else a note."""
     from transformers import AutoConfig
 
     try:
-        model_cfg = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+        return AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     except Exception:  # noqa: BLE001 - any failure means "not readable here", which is only a note
         report.notes.append(f"model {path}: config not readable on this machine; context length not checked")
         return None
-    return getattr(model_cfg, "max_position_embeddings", None)
 
 
-def _check_context(cfg: DictConfig, report: Report) -> None:
-    """Prompt + response must fit the model's positions, when its config is readable offline."""
+def model_positions(path: str, report: Report) -> int | None:
+    """The model's max_position_embeddings when its config is readable offline, else a note."""
+    return getattr(model_config(path, report), "max_position_embeddings", None)
+
+
+def _check_model(cfg: DictConfig, report: Report) -> None:
+    """What the model's config allows, when it is readable offline: prompt + response must fit its
+    positions, and on cluster=cpu_vllm its heads must be as wide as vLLM-CPU's attention takes."""
     path = cfg.actor_rollout_ref.model.path
-    limit = model_positions(path, report)
+    model_cfg = model_config(path, report)
+    if model_cfg is None:
+        return
+    limit = getattr(model_cfg, "max_position_embeddings", None)
     need = cfg.data.max_prompt_length + cfg.data.max_response_length
     if limit is not None and need > limit:
         report.problems.append(
             f"data.max_prompt_length + data.max_response_length = {need} exceeds the model's "
             f"max_position_embeddings={limit} ({path}); lower data.max_response_length to {limit - cfg.data.max_prompt_length}"
         )
+    if is_cpu_run(cfg) and cfg.actor_rollout_ref.rollout.name == "vllm":
+        head_dim = getattr(model_cfg, "head_dim", None) or model_cfg.hidden_size // model_cfg.num_attention_heads
+        if head_dim < VLLM_CPU_MIN_HEAD_DIM:
+            report.problems.append(
+                f"{path} has attention heads {head_dim} wide; vLLM's CPU attention needs at least "
+                f"{VLLM_CPU_MIN_HEAD_DIM}: take a model with wider heads, or cluster=cpu (transformers generation)"
+            )
 
 
 def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from data_prep.tiny_model import build_model
 from justrl.config import compose_recipe
 from justrl.preflight import run_checks
 
@@ -81,3 +82,18 @@ def test_justrl_train_on_cluster_cpu_vllm_without_vllm_says_where_to_get_it(tmp_
         "cluster=cpu generates with transformers instead"
     )
     assert "Ray" not in done.stdout + done.stderr  # refused before Ray started
+
+
+def test_a_model_with_narrow_heads_is_refused_before_ray_starts(tiny_model_dir, tmp_path):
+    """justrl-check's problem (justrl-train checks before it starts Ray): vLLM-CPU rejects 16-wide heads."""
+    def head_problems(model: Path) -> list[str]:
+        cfg = compose_recipe("tiny_cpu", ["cluster=cpu_vllm", f"actor_rollout_ref.model.path={model}", f"justrl.data_dir={tmp_path}"])
+        return [p for p in run_checks(cfg).problems if "attention heads" in p]
+
+    assert head_problems(tiny_model_dir) == [
+        f"{tiny_model_dir} has attention heads 16 wide; vLLM's CPU attention needs at least 32: "
+        "take a model with wider heads, or cluster=cpu (transformers generation)"
+    ]
+    assert head_problems(build_model(tmp_path / "wide", head_dim=32)) == []
+    cpu = compose_recipe("tiny_cpu", ["cluster=cpu", f"actor_rollout_ref.model.path={tiny_model_dir}", f"justrl.data_dir={tmp_path}"])
+    assert not [p for p in run_checks(cpu).problems if "attention heads" in p]  # the transformers rollout takes any width

@@ -35,7 +35,8 @@ def prepare(cfg: DictConfig) -> None:
 
 
 def check_vllm_rollout(cfg: DictConfig) -> None:
-    """justrl-train on cluster=cpu_vllm: its two ways to fail late, inside a Ray actor's traceback, made one line here."""
+    """justrl-train on cluster=cpu_vllm without vLLM: one line here, not a Ray actor's traceback (a model
+    with heads too narrow for vLLM-CPU is one of justrl-check's problems, justrl.preflight)."""
     if cfg.actor_rollout_ref.rollout.name != "vllm":
         return
     if importlib.util.find_spec("vllm") is None:
@@ -44,21 +45,3 @@ def check_vllm_rollout(cfg: DictConfig) -> None:
             "`bash .ci/vllm_env.sh` builds it in .venv-vllm, then run `.venv-vllm/bin/justrl-train ...`; "
             "cluster=cpu generates with transformers instead"
         )
-    path = cfg.actor_rollout_ref.model.path
-    head_dim = model_head_dim(path)
-    if head_dim is not None and head_dim < VLLM_CPU_MIN_HEAD_DIM:
-        raise LaunchError(
-            f"{path} has attention heads {head_dim} wide; vLLM's CPU attention needs at least "
-            f"{VLLM_CPU_MIN_HEAD_DIM}: take a model with wider heads, or cluster=cpu (transformers generation)"
-        )
-
-
-def model_head_dim(path: str) -> int | None:
-    """The model's head width when its config is readable offline (a hub id may not be)."""
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError):
-        return None
-    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
