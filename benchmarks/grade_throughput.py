@@ -55,28 +55,24 @@ def corpus(size: int, seed: int = 0) -> list[GradeTask]:
     return tasks
 
 
-def serial(tasks: list[GradeTask]) -> tuple[float, float]:
+def serial(tasks: list[GradeTask], ready: Any = None) -> tuple[float, float]:
     """Seconds and share correct in-process, one core, no deadline, math-verify answered in this
-    process as a grading worker answers it: the ceiling a pool pays overhead against."""
+    process as a grading worker answers it: the ceiling a pool pays overhead against. `ready`, a
+    barrier, starts the timing together with other copies."""
     from reward_fns import mathverify_pool
     from reward_fns.verify import hybrid
 
     mathverify_pool.answer_in_process()
+    if ready is not None:
+        ready.wait()
     start = time.perf_counter()
     correct = sum(hybrid(t.text, t.ground_truth).correct for t in tasks)
     return time.perf_counter() - start, correct / len(tasks)
 
 
 def _grade_share(tasks: list[GradeTask], ready: Any, rates: Any) -> None:
-    from reward_fns import mathverify_pool
-    from reward_fns.verify import hybrid
-
-    mathverify_pool.answer_in_process()
-    ready.wait()
-    start = time.perf_counter()
-    for t in tasks:
-        hybrid(t.text, t.ground_truth)
-    rates.put(len(tasks) / (time.perf_counter() - start))
+    seconds, _ = serial(tasks, ready)
+    rates.put(len(tasks) / seconds)
 
 
 def independent_rate(tasks: list[GradeTask], copies: int) -> float:
