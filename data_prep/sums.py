@@ -1,0 +1,104 @@
+"""`justrl-prep sums`: a real task for a small instruct model, in JustTinker's chat format.
+
+Writes, under OUT:
+- train.parquet, val.parquet: three-term sums of two-digit numbers, veRL's RL schema, JustRL's
+  boxed suffix on every prompt;
+- benchmarks/SumThree.parquet: the held-out test split, the benchmark justrl-eval reads with
+  data_dir=OUT (no problem of it is in train or val);
+- sft/train.parquet, sft/val.parquet: the cold start, two-term sums answered in JustTinker's target
+  format, a think block then the box, the think block a running total.
+The splits come from one shuffled draw without repeats, so they share no problem.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from data_prep.config import load_yaml
+from data_prep.errors import PrepError
+from data_prep.output import RL_SCHEMA, SFT_SCHEMA, ParquetSink, rl_batch, sft_batch, write_json
+from justrl.progress import say
+
+Problem = tuple[int, ...]
+
+
+def question(terms: Problem) -> str:
+    return f"What is {' + '.join(map(str, terms))}?"
+
+
+def worked_answer(terms: Problem) -> str:
+    """The cold start's target: a running total in the think block, then the box."""
+    steps = [f"Start with {terms[0]}."]
+    total = terms[0]
+    for term in terms[1:]:
+        total += term
+        steps.append(f"Add {term}: {total}.")
+    return f"<think>{' '.join(steps)}</think>\n\n\\boxed{{{total}}}"
+
+
+def draw(count: int, terms: int, low: int, high: int, rng: random.Random, exclude: set[Problem]) -> list[Problem]:
+    """`count` distinct problems of `terms` operands in [low, high], none in `exclude`."""
+    if count > (high - low + 1) ** terms - len(exclude):
+        raise PrepError(f"only {(high - low + 1) ** terms} problems of {terms} terms exist; asked for {count}: lower the split sizes in configs/data_prep.yaml")
+    found: list[Problem] = []
+    seen = set(exclude)
+    while len(found) < count:
+        problem = tuple(rng.randint(low, high) for _ in range(terms))
+        if problem not in seen:
+            seen.add(problem)
+            found.append(problem)
+    return found
+
+
+def _write_rl(path: Path, rows: list[Problem], split: str, data_source: str, suffix: str) -> None:
+    batch = rl_batch(
+        data_source,
+        [question(p) + suffix for p in rows],
+        ["math"] * len(rows),
+        [str(sum(p)) for p in rows],
+        ["rule"] * len(rows),
+        list(range(len(rows))),
+        split,
+        [f"{data_source}-{split}-{i}" for i in range(len(rows))],
+    )
+    with ParquetSink(path, RL_SCHEMA) as sink:
+        sink.write(batch)
+
+
+def _write_sft(path: Path, rows: list[Problem], split: str, suffix: str) -> None:
+    batch = sft_batch(
+        [question(p) + suffix for p in rows],
+        [worked_answer(p) for p in rows],
+        list(range(len(rows))),
+        split,
+        [f"sum_two-{split}-{i}" for i in range(len(rows))],
+    )
+    with ParquetSink(path, SFT_SCHEMA) as sink:
+        sink.write(batch)
+
+
+def build_sums(out: Path, seed: int | None = None) -> dict[str, Any]:
+    s = load_yaml("data_prep.yaml")["sums"]
+    suffix = load_yaml("benchmarks.yaml")["prompt_suffix"]
+    seed = s["seed"] if seed is None else seed
+    rng = random.Random(seed)
+    low, high = s["operand_min"], s["operand_max"]
+    rl = draw(s["train"] + s["val"] + s["test"], s["terms"], low, high, rng, set())
+    train, val, test = rl[: s["train"]], rl[s["train"] : s["train"] + s["val"]], rl[s["train"] + s["val"] :]
+    # No cold-start problem is the start of an RL problem, so SFT never shows a partial RL answer.
+    prefixes = {p[: s["sft_terms"]] for p in rl}
+    sft = draw(s["sft_train"] + s["sft_val"], s["sft_terms"], low, high, rng, prefixes)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_rl(out / "train.parquet", train, "train", s["data_source"], suffix)
+    _write_rl(out / "val.parquet", val, "val", s["data_source"], suffix)
+    _write_rl(out / "benchmarks" / f"{s['benchmark']}.parquet", test, "test", s["benchmark"], suffix)
+    _write_sft(out / "sft" / "train.parquet", sft[: s["sft_train"]], "train", suffix)
+    _write_sft(out / "sft" / "val.parquet", sft[s["sft_train"] :], "val", suffix)
+    summary = {"train": len(train), "val": len(val), "test": len(test), "sft_train": s["sft_train"],
+               "sft_val": s["sft_val"], "seed": seed, "example": {"question": question(train[0]), "sft_answer": worked_answer(sft[0])}}
+    write_json(out / "summary.json", summary)
+    say(f"justrl-prep sums: {len(train)} train / {len(val)} val / {len(test)} held-out three-term sums, "
+        f"{s['sft_train']} + {s['sft_val']} cold-start rows (two terms) in {out}")
+    return summary
