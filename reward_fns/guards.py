@@ -3,6 +3,9 @@
 They run in the caller before anything is sent to the math-verify helper process, because
 killing and restarting that process (the hard deadline) costs about a second of imports,
 while these checks cost microseconds. The deadline still catches what they miss.
+
+They read only what will be parsed (``parsed_part``): reasoning is not parsed, and a correct answer
+whose reasoning says ``(2^{10})^2`` must not be rejected for it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 from reward_fns.dapo_strings import last_boxed_only_string
 
 MAX_BRACE_DEPTH = 12
+# Without a \boxed{}, math-verify parses the rightmost math it finds first; the guards read this tail.
+UNBOXED_TAIL_CHARS = 300
 # An exponent with five or more digits (10^{12345}, 2**99999) makes SymPy build huge integers.
 _HUGE_EXPONENT = re.compile(r"(?:\^|\*\*)\s*\{?\s*\(?\s*[-+]?\d{5,}")
 # A numeric power tower (10^{10^{10}}, 9^9^9) explodes even with short exponents.
@@ -31,6 +36,18 @@ _LETTER = re.compile(r"[A-Za-z]")
 _OPEN = {"{": "}", "(": ")"}
 # An exponent is read this far at most, so the scan stays linear on a tail of nested groups.
 _MAX_EXPONENT_CHARS = 200
+
+
+def parsed_part(response: str) -> str:
+    """The part of ``response`` math-verify will parse: its last ``\\boxed{...}`` (math-verify
+    normalises its boxed match to the last box), else the last ``UNBOXED_TAIL_CHARS`` characters,
+    where it looks first. An unclosed last box is returned as the tail, for ``reject_reason`` to name.
+
+    math-verify falls back to earlier math only when that answer does not parse; a bomb it reaches
+    there is stopped by the deadline, not by the guards.
+    """
+    boxed = last_boxed_only_string(response)
+    return boxed if boxed is not None else response[-UNBOXED_TAIL_CHARS:]
 
 
 def brace_depth(text: str) -> tuple[int, bool]:

@@ -24,7 +24,7 @@ import threading
 import time
 
 from reward_fns import mathverify_worker
-from reward_fns.guards import reject_reason
+from reward_fns.guards import parsed_part, reject_reason
 from reward_fns.result import VerifyResult
 
 # A helper that has not announced readiness this long after its start is hung: it is replaced.
@@ -222,7 +222,7 @@ def verify(
     """
     if precheck:
         problem = reject_reason(ground_truth, "ground truth", require_balanced=True) or reject_reason(
-            text, "response"
+            parsed_part(text), "response"
         )
         if problem:
             return VerifyResult(False, None, f"rejected before parsing: {problem}")

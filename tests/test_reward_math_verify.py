@@ -118,6 +118,29 @@ def test_expensive_shapes_are_rejected_before_parsing(expression, reason):
 
 
 @pytest.mark.parametrize(
+    "reasoning",
+    ["(2^{10})^2 = 2^{20}", "3^{34} = (3^5)^{6} \\cdot 3^4", "9^{9^{9}} \\text{ has too many digits}", "(x+1)^{9999}"],
+)
+def test_guards_read_the_answer_not_the_reasoning(reasoning):
+    """Big powers in the reasoning are never parsed (math-verify parses the last box): the answer is graded."""
+    result, seconds = _in_thread(math_verify, f"Note that ${reasoning}$. Hence \\boxed{{1048576}}.", "1048576")
+    assert (result.correct, result.reason) == (True, "equivalent")
+    assert seconds < 5.0
+
+
+def test_bombs_in_what_is_parsed_stay_bounded():
+    """A bomb in the answer is rejected before parsing; one math-verify falls back to (the box does not
+    parse) is stopped by the deadline."""
+    reasoning = "Note that $(2^{10})^2 = 2^{20}$ and $9^{9^{9}}$ is huge. "
+    result, seconds = _in_thread(math_verify, reasoning + "Hence \\boxed{9^{9^{9}}}.", "1048576")
+    assert (result.correct, result.reason) == (False, "rejected before parsing: response: huge exponent")
+    assert seconds < 1.0
+    result, seconds = _in_thread(math_verify, "Note that $9^{9^{9}}$ is huge. Hence \\boxed{}.", "1", timeout_s=1.5)
+    assert not result.correct and result.reason.startswith("math-verify timed out (deadline 1.5s")
+    assert seconds < 3.0
+
+
+@pytest.mark.parametrize(
     "answer",
     ["e^{x^2}", "x^{3!}", "2^{2024}", "(x+1)^{2}", "10!", "n!!", "e^{i\\pi}", "(1+\\sqrt{5})^{n}", "a^{b^{c}}", "2^{10}-1"],
 )
