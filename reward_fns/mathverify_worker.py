@@ -55,6 +55,9 @@ def _answer(request: dict) -> dict:
         return _sympy_equivalent(request)
     from math_verify import LatexExtractionConfig, parse, verify
 
+    from reward_fns.antlr_compat import patch_latex_parser
+
+    patch_latex_parser()
     gold = parse(
         "\\boxed{" + request["gold"] + "}",
         extraction_config=[LatexExtractionConfig()],
