@@ -214,11 +214,13 @@ def verify(
     workers: int = 2,
     memory_mb: int = 2048,
     precheck: bool = True,
+    compare: dict | None = None,
 ) -> VerifyResult:
     """Compare the answer in ``text`` with ``ground_truth``; never blocks much longer than ``timeout_s``,
     however many threads share the pool (the wait for a helper counts against the deadline).
 
     ``precheck=False`` skips the guards so tests can prove the deadline alone bounds the time.
+    ``compare`` holds keyword options for Math-Verify's ``verify`` (``float_rounding``, ``strict``, ...).
     """
     if precheck:
         problem = reject_reason(ground_truth, "ground truth", require_balanced=True) or reject_reason(
@@ -226,7 +228,8 @@ def verify(
         )
         if problem:
             return VerifyResult(False, None, f"rejected before parsing: {problem}")
-    return _ask({"text": text, "gold": ground_truth}, timeout_s=timeout_s, workers=workers, memory_mb=memory_mb)
+    request = {"text": text, "gold": ground_truth, "compare": compare or {}}
+    return _ask(request, timeout_s=timeout_s, workers=workers, memory_mb=memory_mb)
 
 
 def sympy_equivalent(

@@ -68,7 +68,7 @@ def _answer(request: dict) -> dict:
     pred = parse(request["text"], parsing_timeout=None)
     if not pred:
         return {"correct": False, "pred": None, "reason": "no answer math-verify can parse"}
-    correct = bool(verify(gold, pred, timeout_seconds=None))
+    correct = bool(verify(gold, pred, timeout_seconds=None, **request.get("compare", {})))
     return {"correct": correct, "pred": str(pred[-1]), "reason": "equivalent" if correct else "not equivalent"}
 
 

@@ -78,6 +78,9 @@ def math_verify(
     workers: int = 2,
     memory_mb: int = 2048,
     precheck: bool = True,
+    float_rounding: int = 6,
+    strict: bool = True,
+    allow_set_relation_comp: bool = False,
     **_: object,
 ) -> VerifyResult:
     """math-verify equivalence, bounded in time from any thread or process.
@@ -85,8 +88,10 @@ def math_verify(
     math-verify's own timeout uses ``signal.alarm``, which only works on the main thread; veRL
     calls reward functions from executor threads inside Ray workers. So the parse and compare run
     in a helper process that is killed at the deadline; cheap pre-checks reject pathological
-    input before it reaches SymPy. Only the last ``tail_chars`` characters are parsed: math-verify
+    answers before they reach SymPy. Only the last ``tail_chars`` characters are parsed: math-verify
     prefers the last answer anyway, and the tail bounds the work on 100k-character responses.
+    ``float_rounding``, ``strict`` and ``allow_set_relation_comp`` are Math-Verify's own comparison
+    options, with its defaults (docs/graders.md).
     """
     problem = check_text(response, "response", max_chars=max_response_chars) or check_ground_truth(
         ground_truth
@@ -100,6 +105,7 @@ def math_verify(
         workers=workers,
         memory_mb=memory_mb,
         precheck=precheck,
+        compare={"float_rounding": float_rounding, "strict": strict, "allow_set_relation_comp": allow_set_relation_comp},
     )
 
 
