@@ -6,6 +6,7 @@ logging setup of Hydra's, and every failure must become one line, not a tracebac
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from justrl.eval.benchmarks import EvalInputError, load_items, resolve_names, sa
 from justrl.eval.engine import EngineUnavailable, GenerationEngine, SamplingSpec
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import ResumeMismatch
+from justrl.model_folder import model_folder_problem
 
 ENGINES = ("vllm", "transformers")
 
@@ -36,6 +38,9 @@ def load_config(overrides: list[str], config_name: str = "default") -> DictConfi
 
 def _model_id(model: str) -> str:
     """Local directories by absolute path (a rerun from elsewhere resumes); hub ids as given."""
+    problem = model_folder_problem("model", model)
+    if problem:
+        raise EvalInputError(problem)
     path = Path(model).expanduser()
     return str(path.resolve()) if path.exists() else model
 
@@ -88,6 +93,20 @@ def _sampling(cfg: DictConfig) -> SamplingSpec:
     return spec
 
 
+def _with_adapter(model: str, adapter: str | None, out: Path) -> tuple[str, str]:
+    """(the folder to generate with, the model's name in the manifest): base + a LoRA adapter (adapter=DIR,
+    or the lora_adapter/ veRL's merger writes) is merged into out/merged_model first, for either engine."""
+    from justrl.lora.merge import AdapterError, adapter_of, merge
+
+    try:
+        found = adapter_of(model, adapter)
+    except AdapterError as exc:
+        raise EvalInputError(str(exc)) from None
+    if found is None:
+        return model, model
+    return str(merge(model, found, out / "merged_model")), f"{model} + adapter {found.resolve()}"
+
+
 def run(cfg: DictConfig) -> Path:
     """Generate every requested benchmark into cfg.out; returns the output directory."""
     if OmegaConf.is_missing(cfg, "model") or not cfg.model:
@@ -102,8 +121,9 @@ def run(cfg: DictConfig) -> Path:
     out = Path(cfg.out or Path(cfg.results_dir) / Path(model.rstrip("/")).name)
     items = {name: load_items(name, cfg.data_dir, cfg.limit) for name in names}
     ns = {name: cfg.n or samples_per_problem(name) for name in names}
+    model, label = _with_adapter(model, cfg.adapter, out)
     tokenizer = load_tokenizer(model)
-    write_manifest(out, make_manifest(model, cfg.base_model, sampling, ns))
+    write_manifest(out, make_manifest(label, cfg.base_model, sampling, ns))
     engine = build_engine(cfg, model)
     jobs = [
         BenchmarkJob(name, items[name], render_prompts(tokenizer, items[name]), ns[name], out / f"{name}.jsonl")
@@ -139,7 +159,9 @@ def run_command(
         print(f"{command}: {exc}", file=sys.stderr)
         return 2
     except (HydraException, OmegaConfBaseException) as exc:
-        print(f"{command}: bad override in {' '.join(overrides)!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        unknown = re.search(r"Could not override '([^']+)'", str(exc))
+        why = f"unknown key '{unknown.group(1)}' (the keys are in `{command} --help`)" if unknown else str(exc).splitlines()[0]
+        print(f"{command}: bad override in {' '.join(overrides)!r}: {why}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable or misplaced out=, a full disk
         print(f"{command}: {exc.strerror or exc}: {exc.filename or ''}; check out= and free space", file=sys.stderr)

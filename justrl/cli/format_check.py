@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from justrl.cli.eval import _check_engine, _model_id, _sampling, build_engine, load_config, load_tokenizer, run_command
+from justrl.cli.eval import _check_engine, _model_id, _sampling, _with_adapter, build_engine, load_config, load_tokenizer, run_command
 from justrl.eval.benchmarks import EvalInputError, EvalItem
 from justrl.eval.generate import BenchmarkJob, make_manifest, render_prompts, run_benchmarks, write_manifest
 from justrl.eval.records import read_records
@@ -34,7 +34,10 @@ def load_prompts(path: Path, limit: int | None) -> list[EvalItem]:
 
     if not path.is_file():
         raise EvalInputError(f"data={path}: file not found; expected a parquet written by justrl-prep")
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises OSError or ArrowInvalid for an unreadable or corrupt file
+        raise EvalInputError(f"data={path}: cannot be read ({' '.join(str(exc).split())}); expected a parquet written by justrl-prep") from None
     if limit is not None:
         table = table.slice(0, limit)
     rows = table.to_pylist()
@@ -63,8 +66,9 @@ def sample(cfg: DictConfig) -> Path:
     items = load_prompts(Path(cfg.data), cfg.limit)
     out = Path(cfg.out or Path(cfg.results_dir) / NAME / Path(model.rstrip("/")).name)
     sampling = _sampling(cfg)
+    model, label = _with_adapter(model, cfg.adapter, out)
     tokenizer = load_tokenizer(model)
-    write_manifest(out, make_manifest(model, None, sampling, {NAME: cfg.n}))
+    write_manifest(out, make_manifest(label, None, sampling, {NAME: cfg.n}))
     job = BenchmarkJob(NAME, items, render_prompts(tokenizer, items), cfg.n, out / "responses.jsonl")
     engine = build_engine(cfg, model)
     try:

@@ -14,6 +14,12 @@ that runs on a CPU:
   after every update: every rank walks veRL's weight generator (gathering a full tensor is a
   collective), the replica's first rank sends the state dict to its server.
 
+LoRA (`actor_rollout_ref.model.lora_rank > 0`) takes veRL's own adapter sync, as its vLLM rollout
+does: the frozen base once (PEFT's `base_layer` names), then only the adapter after each update;
+the server keeps base + adapter unmerged (a PEFT model), so it computes exactly what the actor
+computes. With veRL's `model.lora.merge=true` the actor merges first and the server receives plain
+weights.
+
 Registered under one name in both of veRL's rollout registries by `register()`.
 """
 
@@ -190,15 +196,41 @@ class CPUGenerationServer:
                 for request, result in zip(requests, results):
                     request.done.set_result(result)
 
-    async def load_weights(self, state: dict[str, torch.Tensor]) -> int:
-        """Take the actor's weights (HF names); returns how many tensors were loaded."""
+    async def load_weights(self, state: dict[str, torch.Tensor], peft_config: dict | None = None, base_sync_done: bool = False) -> int:
+        """Take the actor's weights as veRL's FSDP engine sends them; returns how many tensors were loaded.
+
+        `peft_config` with `base_sync_done` marks a LoRA adapter (PEFT's state-dict names); anything
+        else is base weights (HF names, or PEFT's `base_layer` names of a LoRA model's first sync).
+        """
         async with self._model_lock:
-            missing, unexpected = self.model.load_state_dict(state, strict=False)
-        if self.model.config.tie_word_embeddings:
-            missing = [name for name in missing if name != "lm_head.weight"]
+            if peft_config is not None and base_sync_done:
+                self._load_adapter(state, peft_config)
+            else:
+                self._load_base(state)
+        return len(state)
+
+    def _load_base(self, state: dict[str, torch.Tensor]) -> None:
+        base = self.model.get_base_model() if hasattr(self.model, "peft_config") else self.model
+        # A LoRA layer holds its frozen weight as `<module>.base_layer.weight`: match on the plain name.
+        own = {name.replace(".base_layer", ""): name for name in base.state_dict() if "lora_" not in name}
+        renamed = {own.get(name.replace(".base_layer", ""), name): tensor for name, tensor in state.items()}
+        missing, unexpected = base.load_state_dict(renamed, strict=False)
+        missing = [name for name in missing if "lora_" not in name]
+        if base.config.tie_word_embeddings:
+            missing = [name for name in missing if not name.startswith("lm_head.")]
         if missing or unexpected:
             raise ValueError(f"weight sync: unexpected {sorted(unexpected)[:5]}, missing {sorted(missing)[:5]}")
-        return len(state)
+
+    def _load_adapter(self, state: dict[str, torch.Tensor], peft_config: dict) -> None:
+        """The first adapter wraps the model in PEFT with the actor's LoraConfig; each later one replaces its weights."""
+        from peft import get_peft_config, get_peft_model, set_peft_model_state_dict
+
+        if not hasattr(self.model, "peft_config"):
+            self.model = get_peft_model(self.model, get_peft_config(dict(peft_config))).eval()
+        result = set_peft_model_state_dict(self.model, state)
+        missing = [name for name in result.missing_keys if "lora_" in name]
+        if result.unexpected_keys or missing:
+            raise ValueError(f"weight sync: adapter unexpected {sorted(result.unexpected_keys)[:5]}, missing {sorted(missing)[:5]}")
 
     async def set_global_steps(self, global_steps: int) -> None:
         self.global_steps = global_steps
@@ -264,7 +296,7 @@ class CPUServerAdapter(BaseRollout):
             return
         if self._server is None:
             self._server = ray.get_actor(server_name(self.replica_rank))
-        await self._server.load_weights.remote(state)
+        await self._server.load_weights.remote(state, peft_config=kwargs.get("peft_config"), base_sync_done=bool(kwargs.get("base_sync_done")))
         if kwargs.get("global_steps") is not None:
             await self._server.set_global_steps.remote(kwargs["global_steps"])
 
