@@ -80,7 +80,7 @@ def _is_adapter(function: DictConfig) -> bool:
 
 def _check_reward(cfg: DictConfig, report: Report) -> None:
     """Our adapter's reward_kwargs: veRL passes them through unread, so a typo would grade every response."""
-    from reward_fns.settings import problems
+    from reward_fns.spec import problems
 
     function = OmegaConf.select(cfg, "reward.custom_reward_function")
     if isinstance(function, DictConfig) and _is_adapter(function):

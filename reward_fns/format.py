@@ -11,7 +11,7 @@ from reward_fns.dapo_strings import last_boxed_only_string
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
-# How a response counts as thinking (reward setting think_check): JustTinker's closing-tag test,
+# How a response counts as thinking (the format term's think_check option): JustTinker's closing-tag test,
 # or exactly one non-empty think block with text after it.
 THINK_CHECKS = ("closing_tag", "single_block")
 

@@ -58,7 +58,7 @@ NGRAM = 5
 SEGMENT_BYTES = 1024
 _NOVELTY_LOW = 0.10
 _NOVELTY_HIGH = 0.18
-# The methods `analyze` implements (the reward setting `redundancy_method` is checked against these).
+# The methods `analyze` implements (the redundancy term's `method` option is checked against these).
 METHODS = ("default", "justtinker")
 
 

@@ -2,8 +2,10 @@
 
 The reward spec and its terms replaced a hand-written ``compute_score``; the recipes must reward
 every response exactly as before, to the last bit. ``tests/data/reward_recorded.json`` holds the
-rewards the old adapter gave (``float.hex``) on the sets built here; run this file as a script to
-re-record after an intended change of a recipe's reward.
+rewards the old adapter gave (``float.hex``) and its verdicts on the sets built here; run this
+file as a script to re-record after an intended change of a recipe's reward. A verifier's verdict
+may change with the graders (their own tests judge that); the rewards of every response whose
+verdict did not change must not.
 """
 
 from __future__ import annotations
@@ -58,11 +60,12 @@ def digest(cases: list[tuple[str, str, str]]) -> str:
     return hashlib.sha256(json.dumps(cases).encode()).hexdigest()
 
 
-def rewards(cases: list[tuple[str, str, str]], kwargs: dict) -> list[str]:
-    """Each case's reward as ``float.hex`` (exact)."""
+def rewards(cases: list[tuple[str, str, str]], kwargs: dict) -> list[tuple[str, float]]:
+    """Each case's reward as ``float.hex`` (exact) and its verdict (``acc``)."""
     from reward_fns.adapter import compute_score
 
-    return [float(compute_score(s, r, g, None, **kwargs)["score"]).hex() for s, r, g in cases]
+    results = (compute_score(s, r, g, None, **kwargs) for s, r, g in cases)
+    return [(float(result["score"]).hex(), float(result["acc"])) for result in results]
 
 
 def main() -> int:
@@ -70,7 +73,7 @@ def main() -> int:
 
     cases = response_sets(bundled.benchmarks_dir())
     record = {"sha256": digest(cases), **{name: rewards(cases, recipe_kwargs(*groups)) for name, groups in RECIPES.items()}}
-    RECORDED.write_text(json.dumps(record, indent=0) + "\n", encoding="utf-8")
+    RECORDED.write_text(json.dumps(record, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"recorded {len(cases)} rewards per recipe in {RECORDED}")
     return 0
 

@@ -144,7 +144,7 @@ def test_laptop_recipe_keeps_justrls_algorithm(tmp_path):
     assert cfg.algorithm.adv_estimator == "grpo" and cfg.algorithm.use_kl_in_reward is False
     actor = cfg.actor_rollout_ref.actor
     assert (actor.clip_ratio_low, actor.clip_ratio_high, actor.clip_ratio_c, actor.entropy_coeff, actor.use_kl_loss) == (0.2, 0.28, 10.0, 0, False)
-    assert cfg.reward.reward_manager.name == "dapo"
+    assert cfg.reward.reward_manager.name == "JustRLRewardManager"  # veRL's dapo manager plus token counts
     assert list(cfg.reward.custom_reward_function.reward_kwargs.training_sources) == ["tiny_add"]
     assert cfg.actor_rollout_ref.model.path == f"{tmp_path}/tiny/model"
 

@@ -49,7 +49,9 @@ JUSTRL_VALUES = {
     "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,
     "actor_rollout_ref.actor.ulysses_sequence_parallel_size": 1,
     "actor_rollout_ref.ref.fsdp_config.param_offload": True,
-    "reward.reward_manager.name": "dapo",
+    # veRL's dapo manager, which also passes the response's token count (justrl/reward_manager.py).
+    "reward.reward_manager.name": "JustRLRewardManager",
+    "reward.custom_reward_function.reward_kwargs.terms.overlong.weight": 0.0,
     "reward.reward_kwargs.overlong_buffer_cfg.enable": False,
     "reward.custom_reward_function.path": "pkg://reward_fns.adapter",
     "reward.custom_reward_function.reward_kwargs.correct_score": 1.0,
@@ -84,15 +86,16 @@ JUSTTINKER_VALUES = {
     "trainer.test_freq": 10,
     "reward.custom_reward_function.reward_kwargs.correct_score": 1.0,
     "reward.custom_reward_function.reward_kwargs.incorrect_score": 0.0,
-    "reward.custom_reward_function.reward_kwargs.format_weight": 0.1,
-    "reward.custom_reward_function.reward_kwargs.redundancy_threshold": 0.3,
-    "reward.custom_reward_function.reward_kwargs.redundancy_weight": 0.3,
-    "reward.custom_reward_function.reward_kwargs.redundancy_method": "justtinker",
+    "reward.custom_reward_function.reward_kwargs.terms.format.weight": 0.1,
+    "reward.custom_reward_function.reward_kwargs.terms.redundancy.threshold": 0.3,
+    "reward.custom_reward_function.reward_kwargs.terms.redundancy.weight": 0.3,
+    "reward.custom_reward_function.reward_kwargs.terms.redundancy.method": "justtinker",
+    "reward.custom_reward_function.reward_kwargs.terms.overlong.weight": 0.0,
     # JustTinker grades training data and benchmarks with its own verifier and counts a response
     # as thinking when </think> occurs in it (docs/justtinker_reward.md).
     "reward.custom_reward_function.reward_kwargs.training_verifier": "justtinker",
     "reward.custom_reward_function.reward_kwargs.verifier": "justtinker",
-    "reward.custom_reward_function.reward_kwargs.think_check": "closing_tag",
+    "reward.custom_reward_function.reward_kwargs.terms.format.think_check": "closing_tag",
     "justrl.health.early_stop.enabled": True,
     "justrl.health.early_stop.val_drop": 0.05,
     "justrl.health.early_stop.val_patience": 3,
@@ -174,8 +177,8 @@ def test_backbones(composed):
     assert deepseek.actor_rollout_ref.model.path == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
     assert composed("justrl_nemotron_1p5b").actor_rollout_ref.model.path == "nvidia/OpenMath-Nemotron-1.5B"
     # R1-Distill's template opens <think> in the prompt; the thinking rate must not read 0 for it.
-    assert deepseek.reward.custom_reward_function.reward_kwargs.think_opened_by_prompt is True
-    assert composed("justrl_nemotron_1p5b").reward.custom_reward_function.reward_kwargs.think_opened_by_prompt is False
+    assert deepseek.reward.custom_reward_function.reward_kwargs.terms.format.think_opened_by_prompt is True
+    assert composed("justrl_nemotron_1p5b").reward.custom_reward_function.reward_kwargs.terms.format.think_opened_by_prompt is False
 
 
 def test_justrl_trains_on_dapo_and_validates_on_aime_amc(composed):

@@ -14,7 +14,7 @@ from verl.trainer.ppo.reward import load_reward_manager
 
 import verl
 from reward_fns.adapter import compute_score
-from reward_fns.settings import RewardSettingError
+from reward_fns.spec import RewardSettingError
 
 REPO = Path(__file__).resolve().parents[1]
 VERL_REWARD_DEFAULTS = Path(verl.__file__).parent / "trainer" / "config" / "reward" / "reward.yaml"
@@ -67,10 +67,11 @@ def tokenizer(tiny_tokenizer_dir):
     return AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
 
 
-@pytest.mark.parametrize("manager", ["naive", "dapo"])
+@pytest.mark.parametrize("manager", ["naive", "dapo", "justrl"])
 def test_justrl_group_through_verl_managers(tokenizer, manager):
     config = _group("justrl")
-    config.reward.reward_manager.name = manager
+    if manager != "justrl":
+        config.reward.reward_manager = {"source": "register", "name": manager}
     rows = [
         ("math_dapo", "so x = 2 or 3, and the sum is \\boxed{5}", "5"),
         ("math_dapo", "so the sum is \\boxed{5.0}", "5"),  # strict box: exact string only
@@ -89,10 +90,11 @@ def test_justrl_group_through_verl_managers(tokenizer, manager):
 def test_justtinker_group_format_and_redundancy(tokenizer):
     config = _group("justrl", "justtinker")
     kwargs = config.reward.custom_reward_function.reward_kwargs
-    assert (kwargs.correct_score, kwargs.incorrect_score, kwargs.format_weight) == (1.0, 0.0, 0.1)
-    assert (kwargs.redundancy_weight, kwargs.redundancy_threshold, kwargs.redundancy_method) == (0.3, 0.3, "justtinker")
+    fmt, red = kwargs.terms.format, kwargs.terms.redundancy
+    assert (kwargs.correct_score, kwargs.incorrect_score, fmt.weight) == (1.0, 0.0, 0.1)
+    assert (red.weight, red.threshold, red.method) == (0.3, 0.3, "justtinker")
     assert (kwargs.training_verifier, kwargs.verifier) == ("justtinker", "justtinker")
-    assert kwargs.think_check == "closing_tag"
+    assert (fmt.think_check, kwargs.terms.overlong.weight) == ("closing_tag", 0.0)
     loop = "\\boxed{5} " * 400 + "The answer is \\boxed{5}."
     rows = [
         ("math_dapo", "We factor (x-2)(x-3)=0 so x=2 or x=3, and the sum is \\boxed{5}", "5"),
@@ -112,8 +114,12 @@ def test_justtinker_group_format_and_redundancy(tokenizer):
     assert (results[2]["reward_score"], wrong["format_penalty"], wrong["redundancy_penalty"]) == (0.0, 0.0, 0.0)
 
 
+def _terms(**weights_and_options: dict) -> dict:
+    return {"terms": weights_and_options}
+
+
 def test_think_block_keeps_full_reward():
-    kwargs = {"correct_score": 1.0, "incorrect_score": 0.0, "format_weight": 0.1, "redundancy_weight": 0.3}
+    kwargs = {"incorrect_score": 0.0, **_terms(format={"weight": 0.1}, redundancy={"weight": 0.3})}
     result = compute_score("math_dapo", THINK_BOXED, "5", **kwargs)
     assert (result["score"], result["has_think"], result["format_penalty"]) == (1.0, 1.0, 0.0)
 
@@ -145,14 +151,16 @@ def test_numeric_ground_truth():
     [
         ("verifier", "nope", "dapo, dapo_strict_box, math_verify, hybrid, justtinker"),
         ("training_verifier", "strict", "dapo, dapo_strict_box, math_verify, hybrid, justtinker"),
-        ("think_check", "closing", "closing_tag, single_block"),
-        ("redundancy_method", "zlib", "default, justtinker"),
+        ("terms.format.think_check", "closing", "closing_tag, single_block"),
+        ("terms.redundancy.method", "zlib", "default, justtinker"),
     ],
 )
 def test_bad_option_value_stops_with_one_line(option, value, accepted):
     # A bad setting would grade every response of the run wrong: it stops the first call instead.
+    *where, name = option.split(".")
+    kwargs = {name: value} if not where else _terms(**{where[1]: {"weight": 0.1, name: value}})
     with pytest.raises(RewardSettingError) as error:
-        compute_score("HMMT25", "\\boxed{103}", "103", **{option: value})
+        compute_score("HMMT25", "\\boxed{103}", "103", **kwargs)
     assert str(error.value).startswith(f"bad reward setting: {option}={value!r}: expected one of {accepted}")
     assert "\n" not in str(error.value)
 
@@ -160,7 +168,7 @@ def test_bad_option_value_stops_with_one_line(option, value, accepted):
 def test_correct_answer_never_scores_below_incorrect():
     # JustTinker floors a penalised correct answer at the incorrect reward (max(0, ...)).
     loop = "\\boxed{5} " * 400
-    kwargs = {"incorrect_score": 0.0, "format_weight": 0.5, "redundancy_weight": 1.0, "redundancy_method": "justtinker"}
+    kwargs = {"incorrect_score": 0.0, **_terms(format={"weight": 0.5}, redundancy={"weight": 1.0, "method": "justtinker"})}
     result = compute_score("HMMT25", loop, "5", **kwargs)
     assert result["format_penalty"] + result["redundancy_penalty"] > 1.0
     assert (result["acc"], result["score"]) == (1.0, 0.0)
@@ -183,9 +191,9 @@ def test_training_verifier_is_configurable():
     ],
 )
 def test_think_checks(text, closing_tag, single_block):
-    kwargs = {"incorrect_score": 0.0, "format_weight": 0.1}
     for check, expected in (("closing_tag", closing_tag), ("single_block", single_block)):
-        result = compute_score("HMMT25", text, "5", think_check=check, **kwargs)
+        kwargs = {"incorrect_score": 0.0, **_terms(format={"weight": 0.1, "think_check": check})}
+        result = compute_score("HMMT25", text, "5", **kwargs)
         assert (result["has_think"], result["format_penalty"]) == (float(expected), 0.0 if expected else 0.1)
 
 
@@ -194,3 +202,14 @@ def test_training_source_list_is_configurable():
     assert compute_score("math_dapo", "\\boxed{5.0}", "5")["acc"] == 0.0
     assert compute_score("math_dapo", "\\boxed{5.0}", "5", training_sources=["my_train"])["acc"] == 1.0
 
+
+
+def test_justrl_manager_tells_the_overlong_term_the_token_count(tokenizer):
+    # veRL's managers pass the reward function text only; ours adds the response's tokens.
+    config = _group("justrl")
+    response = "so the sum is \\boxed{5}"
+    tokens = len(tokenizer(response)["input_ids"])
+    config.data = {"max_response_length": tokens + 2}  # 4-token buffer: 2 tokens into it
+    config.reward.custom_reward_function.reward_kwargs.terms.overlong = {"weight": 1.0, "buffer_len": 4}
+    (result,) = _run(config, tokenizer, _batch(tokenizer, [("math_dapo", response, "5")]))
+    assert (result["reward_score"], result["reward_extra_info"]["overlong_tokens"]) == (0.5, 2.0)
