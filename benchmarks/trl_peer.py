@@ -37,6 +37,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cpu_pipeline  # noqa: E402  (the pipeline's process-group runner and memory sampler)
+from justrl.config import ConfigError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = Path(__file__).with_name("trl_peer.yaml")
@@ -71,7 +72,7 @@ def ensure_trl_env(spec: dict[str, Any]) -> Path:
 
 def our_overrides(model: Path, data: Path, run_dir: Path, steps: int, seed: int) -> list[str]:
     return [f"justrl.data_dir={data}", f"actor_rollout_ref.model.path={model}", f"trainer.default_local_dir={run_dir}",
-            f"actor_rollout_ref.rollout.seed={seed}", f"trainer.seed={seed}", f"trainer.total_training_steps={steps}",
+            f"actor_rollout_ref.rollout.seed={seed}", f"data.seed={seed}", f"trainer.total_training_steps={steps}",
             f"trainer.save_freq={steps}", "trainer.test_freq=-1"]
 
 
@@ -109,7 +110,7 @@ def trl_settings(recipe: str, overrides: list[str], settings: dict[str, Any], mo
         "train_file": str(cfg.data.train_files), "prompt_key": cfg.data.prompt_key,
         "prompts_per_step": int(cfg.data.train_batch_size), "samples_per_prompt": int(rollout.n),
         "micro_batch": int(actor.ppo_micro_batch_size_per_gpu), "updates_per_batch": int(actor.ppo_epochs),
-        "max_prompt_length": int(cfg.data.max_prompt_length), "max_response_length": int(cfg.data.max_response_length),
+        "max_response_length": int(cfg.data.max_response_length),
         "temperature": float(rollout.temperature), "top_p": float(rollout.top_p),
         "lr": float(optim.lr), "weight_decay": float(optim.weight_decay), "betas": list(optim.betas),
         "max_grad_norm": float(actor.grad_clip), "clip_low": float(actor.clip_ratio_low),
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         return compare(args)
-    except (PeerError, cpu_pipeline.StageFailed) as exc:
+    except (PeerError, ConfigError, cpu_pipeline.StageFailed) as exc:
         print(f"trl_peer: {exc}", file=sys.stderr)
         return 1
 
