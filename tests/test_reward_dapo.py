@@ -1,4 +1,9 @@
-"""The DAPO rule verifier agrees with veRL's own math_dapo.compute_score."""
+"""The DAPO rule verifier agrees with veRL's own math_dapo.compute_score.
+
+veRL's repository has no test cases for math_dapo (none in volcengine/verl's tests/ at b178a3c,
+2026-01-29, nor in its history on main), so the reference is its compute_score itself, run beside
+ours on every case: 3000 generated from the bundled benchmarks' ground truths, and the known cases.
+"""
 
 from __future__ import annotations
 
