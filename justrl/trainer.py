@@ -13,6 +13,7 @@ from justrl.cpu.launch import is_cpu_run
 from justrl.health import trainer_wiring as health
 from justrl.justtinker_advantage import add_step_metrics as add_advantage_metrics
 from justrl.loop_control import honour_save_request
+from justrl.reward_log import after_compute_metrics as add_reward_term_metrics
 
 TRAINER_NAME = "justrl"
 
@@ -60,6 +61,7 @@ class JustRLTrainer(PPOTrainerSync):
 
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        add_reward_term_metrics(self, batch, metrics, global_steps)
         health.after_compute_metrics(self, batch, metrics, global_steps)
 
     def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
