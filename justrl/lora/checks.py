@@ -81,6 +81,12 @@ def model_problems(cfg: DictConfig, section: str, model_cfg: Any | None) -> list
     if model_cfg is None:
         return problems
     hidden = getattr(model_cfg, "hidden_size", None)
+    merged_sync = section == "actor_rollout_ref.model" and bool(OmegaConf.select(model, "lora.merge", default=False))
+    if merged_sync and train_unembed(cfg) and getattr(model_cfg, "tie_word_embeddings", False):
+        problems.append(
+            f"{section}.lora.merge=true with justrl.lora.train_unembed=true: {model.path} ties its input embedding to "
+            f"the head, so merging the head's adapter for the weight sync changes the embedding too; set lora.merge=false"
+        )
     if hidden is not None and rank > hidden:
         problems.append(f"{section}.lora_rank={rank} exceeds the model's hidden_size={hidden}; a rank above it adds nothing: pick at most {hidden}")
     if adapter:
