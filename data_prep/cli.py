@@ -124,6 +124,7 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input ends with one line on stderr and exit status 2, never a traceback."""
     previous = signal.signal(signal.SIGTERM, _terminate)
+    args = None
     try:
         args = _parser().parse_args(argv)
         _run(args)
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable or misplaced --out, a full disk
-        say(f"justrl-prep: error: {exc.strerror or exc}: {exc.filename or ''}; check --out and free space", file=sys.stderr)
+        where = exc.filename or getattr(args, "out", None) or ""
+        say(f"justrl-prep: error: {exc.strerror or exc}: {where}; check --out and free space", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         say("justrl-prep: interrupted; finished files are intact, unfinished ones were removed", file=sys.stderr)

@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except (GradeInputError, ValueError) as exc:
         print(f"justrl-grade: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # an unreadable input or unwritable results file
-        print(f"justrl-grade: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+    except OSError as exc:  # an unreadable input or unwritable results file, a full disk
+        print(
+            f"justrl-grade: {exc.strerror or exc}: {exc.filename or args.dir}; check that {args.dir} is readable "
+            f"and writable and that its disk (and /dev/shm, for the grading workers) has free space",
+            file=sys.stderr,
+        )
         return 2
     print((args.dir / "results.md").read_text(encoding="utf-8"))
     if not any(b["samples"] for b in results["benchmarks"].values()):

@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except (HealthConfigError, HistoryError, RuleError) as exc:
         print(f"justrl-monitor: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a run file or rules file this user cannot read
+        print(f"justrl-monitor: error: {exc.strerror or exc}: {exc.filename or args.file}; check the path and its permissions", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ def _compose_packaged(name: str) -> DictConfig:
         GlobalHydra.instance().clear()
 
 
+_UNKNOWN = object()
+
+
 def load_health_config(rules: str = "justtinker", overrides: list[str] | None = None) -> dict[str, Any]:
     """The `justrl.health` mapping of a packaged rule set or YAML file, with `key=value` overrides
     relative to `justrl.health` (e.g. `early_stop.patience=5`)."""
@@ -57,6 +60,13 @@ def load_health_config(rules: str = "justtinker", overrides: list[str] | None = 
     health = OmegaConf.select(cfg, "justrl.health")
     if not isinstance(health, DictConfig):
         raise HealthConfigError(f"rules {rules!r} has no `justrl.health` mapping")
+    for override in overrides or []:
+        key = override.split("=", 1)[0]
+        if OmegaConf.select(health, key, default=_UNKNOWN) is _UNKNOWN:
+            raise HealthConfigError(
+                f"unknown key {key!r} in {override!r}; expected a key of justrl.health in rules {rules!r} "
+                f"(e.g. early_stop.patience=5 or rules.redundancy_high=null)"
+            )
     OmegaConf.set_struct(health, False)
     try:
         health = OmegaConf.merge(health, OmegaConf.from_dotlist(list(overrides or [])))
