@@ -80,12 +80,14 @@ def _is_adapter(function: DictConfig) -> bool:
 
 def _check_reward(cfg: DictConfig, report: Report) -> None:
     """Our adapter's reward_kwargs: veRL passes them through unread, so a typo would grade every response."""
+    from justrl.reward_manager import token_count_problems
     from reward_fns.spec import problems
 
     function = OmegaConf.select(cfg, "reward.custom_reward_function")
     if isinstance(function, DictConfig) and _is_adapter(function):
         kwargs = function.get("reward_kwargs") or {}
-        report.problems.extend(problems(kwargs, where="reward.custom_reward_function.reward_kwargs."))
+        found = problems(kwargs, where="reward.custom_reward_function.reward_kwargs.")
+        report.problems.extend(found or token_count_problems(cfg.reward))
 
 
 def check_dataclasses(cfg: DictConfig, sections: list[str], report: Report) -> None:

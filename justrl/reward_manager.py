@@ -11,9 +11,14 @@ DAPO's manager unchanged. The ``overlong`` reward term reads them.
 from __future__ import annotations
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.dapo import DAPORewardManager
+
+from reward_fns.spec import parse
+from reward_fns.term_registry import TERMS
+
+MODULE = "pkg://justrl.reward_manager"
 
 
 class JustRLRewardManager(DAPORewardManager):
@@ -29,3 +34,18 @@ class JustRLRewardManager(DAPORewardManager):
         extra["max_response_length"] = self.max_response_length
         data.non_tensor_batch["extra_info"] = np.array([extra], dtype=object)
         return await super().run_single(data)
+
+
+def token_count_problems(reward: DictConfig) -> list[str]:
+    """A weighted term that reads token counts under a manager that does not pass them, one line each."""
+    manager = reward.get("reward_manager") or {}
+    ours = manager.get("source") == "importlib" and manager.get("name") == JustRLRewardManager.__name__
+    ours = ours and OmegaConf.select(manager, "module.path") == MODULE
+    spec, _ = parse(OmegaConf.select(reward, "custom_reward_function.reward_kwargs") or {})
+    return [
+        f"reward.custom_reward_function.reward_kwargs.terms.{term.name}.weight={term.weight}: the term needs each "
+        f"response's length in tokens, which only justrl's reward manager passes; expected reward.reward_manager "
+        f"source=importlib, name={JustRLRewardManager.__name__}, module.path={MODULE} (configs/reward/justrl.yaml)"
+        for term in spec.terms
+        if term.weight > 0 and TERMS[term.name].needs_tokens and not ours
+    ]

@@ -64,6 +64,8 @@ class Term:
     # The diagnostics reported when the term fails (no response makes the reward raise): every
     # response then carries the same keys, which veRL's per-key columns need.
     unmeasured: Mapping[str, object]
+    # Whether it reads the response's token counts, which only justrl's reward manager passes.
+    needs_tokens: bool = False
 
 
 TERMS: dict[str, Term] = {}
@@ -83,11 +85,11 @@ def _options(fn: TermFn) -> dict[str, Option]:
     return found
 
 
-def term(name: str, unmeasured: Mapping[str, object] | None = None) -> Callable[[TermFn], TermFn]:
+def term(name: str, unmeasured: Mapping[str, object] | None = None, needs_tokens: bool = False) -> Callable[[TermFn], TermFn]:
     """Register a term under ``name``; its keyword-only parameters become its typed options."""
 
     def register(fn: TermFn) -> TermFn:
-        TERMS[name] = Term(name, fn, _options(fn), dict(unmeasured or {}))
+        TERMS[name] = Term(name, fn, _options(fn), dict(unmeasured or {}), needs_tokens)
         return fn
 
     return register

@@ -106,7 +106,7 @@ def redundancy(
     return TermValue(value, {"redundancy": stats["score"], "chunk_similarity": stats["chunk_similarity"]})
 
 
-@term("overlong", unmeasured={"overlong_tokens": 0.0})
+@term("overlong", unmeasured={"overlong_tokens": 0.0}, needs_tokens=True)
 def overlong(
     response: Response,
     ground_truth: object,

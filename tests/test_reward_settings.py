@@ -123,3 +123,13 @@ def test_oversized_response_is_rejected_before_any_measurement():
     assert result["reason"].startswith("response too long")
     assert (result["boxed"], result["redundancy"]) == (0.0, 0.0)
     assert elapsed < 0.5
+
+
+def test_check_refuses_a_token_term_under_a_manager_without_token_counts(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    on = PREFIX + "terms.overlong.weight=1.0"
+    assert check.main(["recipe=smoke_1gpu", on, "reward.reward_manager.source=register", "reward.reward_manager.name=dapo"]) == 1
+    errors = [l for l in capsys.readouterr().out.splitlines() if l.startswith(f"error: {PREFIX}")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {PREFIX}terms.overlong.weight=1.0: the term needs each response's length in tokens"), errors
+    check.main(["recipe=smoke_1gpu", on])  # justrl's manager (the recipe's): no such line
+    assert not [l for l in capsys.readouterr().out.splitlines() if l.startswith(f"error: {PREFIX}")]
