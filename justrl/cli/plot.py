@@ -52,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         if out.suffix.lower() != ".png":
             raise HistoryError(f"--out {args.out!r}: expected a file name ending in .png")
         out_csv = plot_run(history, out, path.stem, health, stop.step if stop else None)
-    except (HealthConfigError, HistoryError, RuleError, OSError) as exc:
+    except (HealthConfigError, HistoryError, RuleError) as exc:
         print(f"justrl-plot: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unreadable run file, an unwritable --out, a full disk
+        where = exc.filename or args.out or f"{Path(args.run).stem}_curves.png"
+        print(f"justrl-plot: error: {exc.strerror or exc}: {where}; check the path, --out and free space", file=sys.stderr)
         return 2
     print(f"wrote {out} and {out_csv} ({len(history)} steps)")
     return 0
