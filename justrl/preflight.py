@@ -17,6 +17,10 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from justrl.cpu.launch import VLLM_CPU_MIN_HEAD_DIM, is_cpu_run
+from justrl.ground_truths import scan_ground_truths
+from justrl.model_folder import model_folder_problem
+from justrl.prompt_lengths import PromptLengthCheck
+from justrl.writable import unwritable_problem
 from justrl.justtinker_advantage import loss_agg_problem
 
 REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
@@ -43,6 +47,7 @@ def run_checks(cfg: DictConfig) -> Report:
     _check_reward(cfg, report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
+    report.problems.extend(filter(None, [unwritable_problem("trainer.default_local_dir", cfg.trainer.default_local_dir)]))
     _check_model(cfg, report)
     report.plan = make_plan(cfg, rows)
     return report
@@ -177,6 +182,7 @@ def data_files(value: object) -> list[str]:
 def _check_data(cfg: DictConfig, report: Report) -> int | None:
     """Files exist and carry veRL's RL schema; returns the training rows when readable."""
     train_rows = None
+    lengths = PromptLengthCheck(cfg, report.problems, report.notes)
     for key in ("train_files", "val_files"):
         before = len(report.problems)
         missing = report_missing_files(cfg, key, report)
@@ -184,6 +190,8 @@ def _check_data(cfg: DictConfig, report: Report) -> int | None:
             if path in missing:
                 continue
             rows = _check_schema(path, f"data.{key}", cfg.data.prompt_key, report)
+            if rows:
+                lengths.check(path, f"data.{key}")
             if key == "train_files" and rows is not None:
                 train_rows = (train_rows or 0) + rows
         # Steps are counted only over training files that passed: a wrong file is its own problem.
@@ -211,7 +219,7 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
         report.problems.append(f"{key}: {path} is not a readable parquet file ({one_line(exc)})")
         return None
     columns = set(parquet.schema_arrow.names)
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns and not (c == "prompt" and prompt_key in columns)]
+    missing = [c for c in (prompt_key if c == "prompt" else c for c in REQUIRED_COLUMNS) if c not in columns]
     if missing:
         report.problems.append(
             f"{key}: {path} lacks column(s) {', '.join(missing)}; veRL's RL schema needs "
@@ -219,23 +227,34 @@ def _check_schema(path: str, key: str, prompt_key: str, report: Report) -> int |
         )
         return parquet.metadata.num_rows
     try:
-        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key, "reward_model"]), None)
+        sample = next(parquet.iter_batches(batch_size=SCHEMA_SAMPLE_ROWS, columns=[prompt_key]), None)
     except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
         report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
         return None
     if sample is None:
         report.problems.append(f"{key}: {path} has no rows; rebuild it with justrl-prep")
         return 0
-    for i, (prompt, reward_model) in enumerate(zip(sample.column(0).to_pylist(), sample.column(1).to_pylist())):
+    for i, prompt in enumerate(sample.column(0).to_pylist()):
         if not (isinstance(prompt, list) and prompt and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in prompt)):
             report.problems.append(
                 f"{key}: {path} row {i}: '{prompt_key}' must be a list of chat messages with role and content, got {str(prompt)[:80]!r}"
             )
             break
-        if not (isinstance(reward_model, dict) and reward_model.get("ground_truth") not in (None, "")):
-            report.problems.append(f"{key}: {path} row {i}: reward_model.ground_truth is missing or empty")
-            break
+    _check_ground_truths(path, key, report)
     return parquet.metadata.num_rows
+
+
+def _check_ground_truths(path: str, key: str, report: Report) -> None:
+    try:
+        bad = scan_ground_truths(path)
+    except KeyError as exc:
+        report.problems.append(f"{key}: {path}: {exc.args[0]}; veRL's RL schema needs reward_model.ground_truth (write it with justrl-prep)")
+        return
+    except Exception as exc:  # corrupt data pages: pyarrow raises OSError or ArrowInvalid
+        report.problems.append(f"{key}: {path} has unreadable data ({one_line(exc)}); rebuild it with justrl-prep")
+        return
+    if bad is not None:
+        report.problems.append(bad.line(f"{key}: {path}"))
 
 
 def model_config(path: str, report: Report) -> object | None:
@@ -258,6 +277,10 @@ def _check_model(cfg: DictConfig, report: Report) -> None:
     """What the model's config allows, when it is readable offline: prompt + response must fit its
     positions, and on cluster=cpu_vllm its heads must be as wide as vLLM-CPU's attention takes."""
     path = cfg.actor_rollout_ref.model.path
+    problem = model_folder_problem("actor_rollout_ref.model.path", path)
+    if problem:
+        report.problems.append(problem)
+        return
     model_cfg = model_config(path, report)
     if model_cfg is None:
         return
