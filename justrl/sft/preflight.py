@@ -14,8 +14,10 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.preflight import Report, check_dataclasses, data_files, model_positions, one_line, report_missing_files
+from justrl.model_folder import model_folder_problem
 from justrl.sft.render import check_rendering, sft_dataset
 from justrl.sft.rows import check_rows
+from justrl.writable import unwritable_problem
 
 # The sections veRL's SFTTrainer._build_config turns into dataclasses (model needs the weights' config).
 DATACLASS_SECTIONS = ("engine", "optim", "checkpoint", "profiler")
@@ -26,6 +28,8 @@ def run_sft_checks(cfg: DictConfig) -> Report:
     check_dataclasses(cfg, list(DATACLASS_SECTIONS), report)
     _check_batches(cfg, report)
     rows = _check_data(cfg, report)
+    report.problems.extend(filter(None, [model_folder_problem("model.path", cfg.model.path)]))
+    report.problems.extend(filter(None, [unwritable_problem("trainer.default_local_dir", cfg.trainer.default_local_dir)]))
     limit = model_positions(cfg.model.path, report)
     if limit is not None and cfg.data.max_length > limit:
         report.problems.append(
