@@ -12,6 +12,7 @@ a one-line ``RewardSettingError`` on the first call (``justrl-check`` reports th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from reward_fns.spec import BASE, build
 from reward_fns.term_registry import TERMS, Response, TermValue
@@ -56,7 +57,7 @@ def compute_score(
     )
     base, failed = _run(BASE, response, ground_truth, spec.correctness)
     correct = bool(base.diagnostics.get("acc"))
-    response = Response(**{**response.__dict__, "correct": correct})
+    response = replace(response, correct=correct)
     info: dict = {"score": 0.0, **base.diagnostics, EXCERPT_KEY: text[-EXCERPT_CHARS:], f"{TERM_KEY}{BASE}": base.value}
     reasons = [str(info.get("reason", ""))] + ([failed] if failed else [])
     score = base.value
