@@ -3,12 +3,15 @@
 veRL's logger writes `./<project>/<experiment>.jsonl` relative to the current directory (with the
 project `justrl`, that is inside this repository's own `justrl/` package) and opens it with "wb",
 so a resumed or requeued run truncates the steps its earlier attempt logged. The commands place it
-beside the checkpoints instead, and move an earlier attempt's file aside first.
+beside the checkpoints instead, and move an earlier attempt's file aside first (`metrics.<n>.jsonl`,
+n counting attempts). The run's one history is all of them in attempt order, a step that a later
+attempt logged again replacing the earlier record (`attempt_files`; justrl.health.history reads it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, open_dict
@@ -44,3 +47,17 @@ def place_metrics_file(cfg: DictConfig) -> Path | None:
             env = cfg.ray_kwargs.ray_init.setdefault("runtime_env", {}).setdefault("env_vars", {})
             env[PATH_ENV] = str(path)
     return path
+
+
+def attempt_files(path: Path) -> list[Path]:
+    """The files of one run's metrics history, oldest attempt first: `metrics.1.jsonl`, ..., then
+    `metrics.jsonl` itself (the attempt running now, or the last one)."""
+    path = Path(path)
+    attempt = re.compile(re.escape(path.stem) + r"\.(\d+)" + re.escape(path.suffix))
+    earlier = {}
+    if path.parent.is_dir():
+        for sibling in path.parent.iterdir():
+            match = attempt.fullmatch(sibling.name)
+            if match and sibling.is_file():
+                earlier[int(match.group(1))] = sibling
+    return [earlier[n] for n in sorted(earlier)] + ([path] if path.is_file() else [])

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from justrl.cpu.launch import VLLM_CPU_MIN_HEAD_DIM, is_cpu_run
+from justrl.run_length import RunLength, run_length, train_rows_used
 from justrl.ground_truths import scan_ground_truths
 from justrl.model_folder import model_folder_problem
 from justrl.prompt_lengths import PromptLengthCheck
@@ -34,6 +35,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan: dict[str, object] = field(default_factory=dict)
+    length: RunLength | None = None  # the step the run ends on, and which limit ends it
 
     @property
     def ok(self) -> bool:
@@ -49,7 +51,8 @@ def run_checks(cfg: DictConfig) -> Report:
     rows = _check_data(cfg, report)
     report.problems.extend(filter(None, [unwritable_problem("trainer.default_local_dir", cfg.trainer.default_local_dir)]))
     _check_model(cfg, report)
-    report.plan = make_plan(cfg, rows)
+    report.length = run_length(cfg, rows)
+    report.plan = make_plan(cfg, rows, report.length)
     return report
 
 
@@ -300,7 +303,7 @@ def _check_model(cfg: DictConfig, report: Report) -> None:
             )
 
 
-def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
+def make_plan(cfg: DictConfig, train_rows: int | None, length: RunLength) -> dict[str, object]:
     """The numbers a user checks before spending a cluster: scale, steps and generated tokens."""
     n_gpus = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
     prompts = cfg.data.train_batch_size
@@ -313,14 +316,14 @@ def make_plan(cfg: DictConfig, train_rows: int | None) -> dict[str, object]:
         "optimizer updates a step": prompts // max(cfg.actor_rollout_ref.actor.ppo_mini_batch_size, 1),
         "generated tokens a step (upper bound)": f"{responses * cfg.data.max_response_length:,}",
     }
-    steps_per_epoch = train_rows // prompts if train_rows is not None and prompts > 0 else None
-    if steps_per_epoch is not None:
-        plan["training rows"] = f"{train_rows:,}"
-        plan["steps an epoch"] = steps_per_epoch
-    total = cfg.trainer.total_training_steps
-    if total is None and steps_per_epoch is not None:
-        total = steps_per_epoch * cfg.trainer.total_epochs
-    plan["steps in total"] = total if total is not None else "unknown until the training file exists"
+    used = train_rows_used(cfg, train_rows)
+    if used is not None and prompts > 0:
+        plan["training rows"] = f"{used:,}"
+        plan["steps an epoch"] = used // prompts
+    total = length.last_step
+    plan["steps in total"] = total if total is not None else length.reason
+    if total is not None:
+        plan["the run ends"] = f"after step {total}: {length.reason}"
     if cfg.trainer.test_freq > 0 and isinstance(total, int):
         plan["validations"] = math.floor(total / cfg.trainer.test_freq) + int(cfg.trainer.val_before_train)
     return plan

@@ -6,14 +6,18 @@ Registered with veRL's own trainer registry as `justrl` (the recipes set
 
 from __future__ import annotations
 
+import contextlib
+
 from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
+from justrl import checkpoints
 from justrl.cpu.launch import is_cpu_run
 from justrl.health import trainer_wiring as health
 from justrl.justtinker_advantage import add_step_metrics as add_advantage_metrics
 from justrl.loop_control import honour_save_request
 from justrl.reward_log import after_compute_metrics as add_reward_term_metrics
+from justrl.run_length import save_last_step
 
 TRAINER_NAME = "justrl"
 
@@ -69,18 +73,27 @@ class JustRLTrainer(PPOTrainerSync):
         health.add_validation_metrics(self, data_sources, reward_extra_infos_dict, metrics)
         return metrics
 
+    # --- checkpoints (justrl.checkpoints): a marker written last says a save is complete, and a run
+    # resumes from the newest complete checkpoint, whatever veRL's tracker says ---
+
     def _save_checkpoint(self):
         super()._save_checkpoint()
         health.after_save_checkpoint(self)
+        checkpoints.mark_complete(self.config.trainer.default_local_dir, self.global_steps)
+        checkpoints.note_saved_step(self, self.global_steps)
 
     def _load_checkpoint(self):
-        super()._load_checkpoint()
-        health.after_load_checkpoint(self)
+        plan = checkpoints.planned_resume(self.config)
+        with checkpoints.resume_from(self.config, plan) if plan is not None else contextlib.nullcontext():
+            super()._load_checkpoint()
+            health.after_load_checkpoint(self)
+        checkpoints.note_saved_step(self, self.global_steps)
 
     def on_train_begin(self):
         super().on_train_begin()
         health.on_train_begin(self)
 
     def on_train_end(self):
+        save_last_step(self, checkpoints.last_saved_step(self))  # the loop ended on the data (justrl.run_length)
         super().on_train_end()
         health.on_train_end(self)

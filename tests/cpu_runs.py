@@ -70,12 +70,13 @@ def cpu_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "JUSTRL_DATA_DIR": str(data_dir), "WANDB_MODE": "offline", **extra}
 
 
-def train(data_dir: Path, work: Path, name: str, *overrides: str, recipe: str = "tiny_cpu", **env: str) -> Run:
-    """`justrl-train recipe=tiny_cpu` with its checkpoints in work/ckpt and its metrics in work/NAME.jsonl."""
+def train(data_dir: Path, work: Path, name: str, *overrides: str, recipe: str = "tiny_cpu", run_metrics: bool = False, **env: str) -> Run:
+    """`justrl-train recipe=tiny_cpu` with its checkpoints in work/ckpt and its metrics in work/NAME.jsonl
+    (run_metrics: where justrl-train places them itself, work/ckpt/metrics.jsonl, one history across runs)."""
     work.mkdir(parents=True, exist_ok=True)
-    metrics = work / f"{name}.jsonl"
+    metrics = work / "ckpt" / "metrics.jsonl" if run_metrics else work / f"{name}.jsonl"
     cmd = ["justrl-train", f"recipe={recipe}", f"trainer.default_local_dir={work / 'ckpt'}", *overrides]
-    run = run_command(cmd, work, cpu_env(data_dir, VERL_FILE_LOGGER_PATH=str(metrics), **env))
+    run = run_command(cmd, work, cpu_env(data_dir, VERL_FILE_LOGGER_PATH="" if run_metrics else str(metrics), **env))
     run.metrics_file = metrics
     run.steps = read_metrics(metrics)
     return run

@@ -17,13 +17,16 @@ from justrl.health.monitor import HealthMonitor
 from justrl.health.plot import plot_run
 from justrl.health.replay import replay
 from justrl.health.rules import RuleError
+from justrl.metrics_file import attempt_files
 
 
 def resolve_run(run: str) -> Path:
-    """The run file itself, or the single .jsonl inside a run folder."""
+    """The run file itself, or the single .jsonl inside a run folder (its earlier attempts'
+    `metrics.<n>.jsonl` beside it are part of its history, not other runs)."""
     path = Path(run)
     if path.is_dir():
-        found = sorted(path.glob("*.jsonl"))
+        earlier = {p for f in path.glob("*.jsonl") for p in attempt_files(f)[:-1]}
+        found = sorted(set(path.glob("*.jsonl")) - earlier)
         if len(found) != 1:
             raise HistoryError(f"{run!r} is a folder with {len(found)} .jsonl files; expected exactly one")
         return found[0]

@@ -15,12 +15,15 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from justrl.checkpoints import CheckpointError
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
 from justrl.cpu.launch import check_vllm_rollout, is_cpu_run, prepare as prepare_cpu_run
 from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
 from justrl.metrics_file import place_metrics_file
 from justrl.preflight import run_checks
+from justrl.run_lock import RunFolderBusy, holding
+from justrl.run_start import settle_start
 
 # The Python package each veRL rollout backend needs on the GPU nodes.
 ROLLOUT_PACKAGES = {"vllm": "vllm", "sglang": "sglang"}
@@ -117,8 +120,14 @@ def _train(cfg: DictConfig, recipe: str) -> None:
     if not report.ok:
         print_report(recipe, report)
         sys.exit(1)
-    place_metrics_file(cfg)
-    launch(cfg)
+    try:
+        with holding(cfg.trainer.default_local_dir):
+            if settle_start(cfg, report.length):
+                place_metrics_file(cfg)
+                launch(cfg)
+    except (RunFolderBusy, CheckpointError) as exc:
+        print(f"justrl-train: error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:

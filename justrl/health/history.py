@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from justrl.metrics_file import attempt_files
+
 History = list[tuple[int, dict[str, float]]]
 
 # Column names of the JustTinker history files (Guanghan/JustTinker merged_history.json).
@@ -77,6 +79,15 @@ def read_jsonl(path: Path) -> History:
     return [(step, _with_fallbacks(steps[step])) for step in sorted(steps)]
 
 
+def read_attempts(paths: list[Path]) -> History:
+    """File-logger files of one run's attempts, oldest first (justrl.metrics_file): a step that a
+    later attempt logged again (it resumed from an earlier checkpoint) replaces the earlier record."""
+    steps: dict[int, dict[str, float]] = {}
+    for path in paths:
+        steps.update(read_jsonl(path))
+    return sorted(steps.items())
+
+
 def _columns(
     doc: Mapping[str, object], step_key: str, prefix: str, path: Path, notes: list[str]
 ) -> dict[int, dict[str, float]]:
@@ -124,6 +135,11 @@ def load_history(path: str | Path, notes: list[str] | None = None) -> History:
     """A recorded run from either format, chosen by content: JSON lines or one JSON object
     (`notes` collects what a reader should know about how it was read)."""
     path = Path(path)
+    attempts = attempt_files(path)
+    if attempts and attempts != [path]:
+        if notes is not None:
+            notes.append(f"{len(attempts)} attempts of one run read as one history: {', '.join(p.name for p in attempts)}")
+        return read_attempts(attempts)
     if not path.is_file():
         raise HistoryError(f"run file {str(path)!r} does not exist")
     try:
