@@ -125,7 +125,11 @@ def test_sampled_log_probs_are_over_the_temperature(tiny_model_dir):
 
 @pytest.mark.parametrize("recipe", GPU_RL_RECIPES)
 def test_every_rl_recipe_composes_on_cluster_cpu(recipe, tmp_path):
-    cfg = compose_recipe(recipe, ["cluster=cpu", f"justrl.data_dir={tmp_path}"])
+    # justtinker_qwen3_4b_rl continues the SFT run's LoRA adapter: preflight wants the folder.
+    adapter = tmp_path / "lora_adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    cfg = compose_recipe(recipe, ["cluster=cpu", f"justrl.data_dir={tmp_path}", f"actor_rollout_ref.model.lora_adapter_path={adapter}"])
     assert cfg.trainer.device == "cpu" and cfg.trainer.n_gpus_per_node == 2 and cfg.trainer.nnodes == 1
     assert cfg.actor_rollout_ref.rollout.name == "justrl_cpu"
     assert cfg.actor_rollout_ref.actor.strategy == cfg.actor_rollout_ref.ref.strategy == "fsdp2"

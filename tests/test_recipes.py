@@ -130,6 +130,15 @@ def write_rl_parquet(path, n, data_source):
 
 
 @pytest.fixture(scope="module")
+def sft_adapter(tmp_path_factory):
+    """A PEFT adapter folder as veRL's merger writes one (what preflight looks for)."""
+    folder = tmp_path_factory.mktemp("sft") / "lora_adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 128, "lora_alpha": 32}')
+    return folder
+
+
+@pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     write_rl_parquet(root / "dapo_math_17k" / "train.parquet", 1024, "math_dapo")
@@ -151,6 +160,51 @@ def test_justrl_recipe_values(recipe, key, expected, composed):
 @pytest.mark.parametrize("key,expected", sorted(JUSTTINKER_VALUES.items()))
 def test_justtinker_recipe_values(key, expected, composed):
     assert _value(composed("justtinker_qwen3_4b_rl"), key) == expected
+
+
+# docs/published.md, "How JustTinker's trainer updates the model" (its code) and Tinker's
+# documentation: LoRA 128 / alpha 32 on every linear layer and the head, continuing the SFT adapter;
+# reward - group mean, positive advantages only, Tinker's summed PPO loss, one Adam step a batch.
+QWEN3_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+JUSTTINKER_UPDATE_VALUES = {
+    "actor_rollout_ref.model.lora_rank": 128,
+    "actor_rollout_ref.model.lora_alpha": 32,
+    "actor_rollout_ref.model.target_modules": QWEN3_LINEAR,
+    "justrl.lora.train_unembed": True,
+    "actor_rollout_ref.model.lora_adapter_path": "checkpoints/justrl/justtinker_qwen3_4b_sft/hf/lora_adapter",
+    "algorithm.adv_estimator": "justtinker",
+    "algorithm.norm_adv_by_std_in_grpo": False,
+    "actor_rollout_ref.actor.loss_agg_mode": "token-sum",
+    "actor_rollout_ref.actor.ppo_mini_batch_size": 32,
+    "actor_rollout_ref.actor.optim.lr": 1e-6,
+    "actor_rollout_ref.actor.optim.lr_warmup_steps": 0,
+    "actor_rollout_ref.actor.optim.betas": [0.9, 0.95],
+    "actor_rollout_ref.actor.optim.weight_decay": 0.0,
+}
+JUSTTINKER_SFT_UPDATE_VALUES = {
+    "model.path": "Qwen/Qwen3-4B-Instruct-2507",
+    "model.lora_rank": 128,
+    "model.lora_alpha": 32,
+    "model.target_modules": QWEN3_LINEAR,
+    "justrl.lora.train_unembed": True,
+    "optim.lr": 2e-5,
+}
+
+
+@pytest.mark.parametrize("key,expected", sorted(JUSTTINKER_UPDATE_VALUES.items()))
+def test_justtinker_rl_recipe_trains_as_justtinker(key, expected, composed):
+    assert _value(composed("justtinker_qwen3_4b_rl"), key) == expected
+
+
+@pytest.mark.parametrize("key,expected", sorted(JUSTTINKER_SFT_UPDATE_VALUES.items()))
+def test_justtinker_sft_recipe_trains_as_justtinker(key, expected, composed):
+    assert _value(composed("justtinker_qwen3_4b_sft"), key) == expected
+
+
+def test_justtinker_rl_recipe_continues_the_sft_runs_adapter(composed):
+    """The RL stage's adapter is where veRL's merger puts the SFT run's: <its checkpoints>/hf/lora_adapter."""
+    sft = composed("justtinker_qwen3_4b_sft").trainer.default_local_dir
+    assert composed("justtinker_qwen3_4b_rl").actor_rollout_ref.model.lora_adapter_path == f"{sft}/hf/lora_adapter"
 
 
 # The laptop pipeline's RL stage changes sizes, the learning rate and the evaluation cadence only.
@@ -204,8 +258,10 @@ def composed():
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
-def test_recipe_passes_verl_validation_and_preflight(recipe, data_dir):
-    cfg = compose_recipe(recipe, [f"justrl.data_dir={data_dir}"])
+def test_recipe_passes_verl_validation_and_preflight(recipe, data_dir, sft_adapter):
+    # The JustTinker RL stage continues the SFT run's adapter: preflight wants that folder.
+    adapter = [f"actor_rollout_ref.model.lora_adapter_path={sft_adapter}"] if recipe == "justtinker_qwen3_4b_rl" else []
+    cfg = compose_recipe(recipe, [f"justrl.data_dir={data_dir}", *adapter])
     report = run_checks(cfg)
     assert report.problems == []
     assert report.plan["prompts a step"] == cfg.data.train_batch_size

@@ -16,6 +16,8 @@ from justrl.sft.render import render_row, sft_dataset, trained_text
 from data_prep import tiny_model as tiny_models
 
 RECIPE = "justtinker_qwen3_4b_sft"
+# The recipe's LoRA rank (128, JustTinker's) exceeds the tiny model's hidden size (64).
+TINY_LORA = "model.lora_rank=8"
 PROMPT = "What is 2 + 3?\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 ANSWER = "<think>\nWe add 2 and 3 to get 5.\n</think>\n\nThe answer is \\boxed{5}."
 
@@ -192,7 +194,7 @@ def _cfg(root, overrides):
 
 
 def test_preflight_passes_on_good_rows(data_root, tiny_model_dir):
-    report = run_sft_checks(_cfg(data_root, [f"model.path={tiny_model_dir}", "trainer.total_training_steps=4"]))
+    report = run_sft_checks(_cfg(data_root, [f"model.path={tiny_model_dir}", "trainer.total_training_steps=4", TINY_LORA]))
     assert report.ok, report.problems
     assert report.plan["training rows"] == "40"
     assert report.plan["steps an epoch"] == 2

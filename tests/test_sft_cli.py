@@ -43,12 +43,13 @@ def test_cfg_job_prints_composed_config_without_gpu(workdir):
 
 
 def test_check_prints_plan_and_steps_problem(workdir, tiny_model_dir):
-    out = run(["justrl-sft", f"recipe={RECIPE}", "--check", f"model.path={tiny_model_dir}", "trainer.total_epochs=200"], workdir)
+    # model.lora_rank=8: the recipe's 128 (JustTinker's) exceeds the tiny model's hidden size (64).
+    out = run(["justrl-sft", f"recipe={RECIPE}", "--check", f"model.path={tiny_model_dir}", "model.lora_rank=8", "trainer.total_epochs=200"], workdir)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "  gradient accumulation (micro-batches)    2" in out.stdout
     assert "  steps an epoch                           4" in out.stdout
     assert out.stdout.rstrip().endswith("all checks passed")
-    out = run(["justrl-sft", f"recipe={RECIPE}", "--check", f"model.path={tiny_model_dir}"], workdir)
+    out = run(["justrl-sft", f"recipe={RECIPE}", "--check", f"model.path={tiny_model_dir}", "model.lora_rank=8"], workdir)
     assert out.returncode == 1
     assert ("error: trainer.total_epochs=2 ends the run after 8 steps (4 an epoch), before "
             "trainer.total_training_steps=800 and its final checkpoint; set trainer.total_epochs=200") in out.stdout

@@ -78,7 +78,8 @@ def test_real_justrl_sft_passes_its_preflight_and_gets_the_overrides_on_each_nod
     write_sft_parquet(tmp_path / "data/openr1_sft/train.parquet", rows[:32])
     write_sft_parquet(tmp_path / "data/openr1_sft/val.parquet", rows[32:])
     user_args = [
-        f"recipe={SFT_RECIPE}", f"model.path={tiny_model_dir}", "trainer.total_epochs=400",
+        # model.lora_rank=8: the recipe's 128 (JustTinker's) exceeds the tiny model's hidden size (64).
+        f"recipe={SFT_RECIPE}", f"model.path={tiny_model_dir}", "model.lora_rank=8", "trainer.total_epochs=400",
         "trainer.experiment_name='sft real'", "optim.lr=3e-5", "--cfg", "job",
     ]
     env = {"JUSTRL_SMOKE": "0", "JUSTRL_CPU_ONLY": "1", "JUSTRL_DATA_DIR": str(tmp_path / "data")}
