@@ -23,6 +23,7 @@ from justrl.model_folder import model_folder_problem
 from justrl.prompt_lengths import PromptLengthCheck
 from justrl.writable import unwritable_problem
 from justrl.justtinker_advantage import loss_agg_problem
+from justrl.lora.checks import for_validate_config as lora_validate_view, prepare_rl as prepare_lora
 
 REQUIRED_COLUMNS = ("data_source", "prompt", "ability", "reward_model")
 SCHEMA_SAMPLE_ROWS = 64
@@ -51,6 +52,7 @@ def run_checks(cfg: DictConfig) -> Report:
     rows = _check_data(cfg, report)
     report.problems.extend(filter(None, [unwritable_problem("trainer.default_local_dir", cfg.trainer.default_local_dir)]))
     _check_model(cfg, report)
+    report.problems.extend(prepare_lora(cfg))
     report.length = run_length(cfg, rows)
     report.plan = make_plan(cfg, rows, report.length)
     return report
@@ -65,7 +67,9 @@ def _check_verl(cfg: DictConfig, report: Report) -> None:
         with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             use_critic = need_critic(cfg)
-            validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=use_critic)
+            view, note = lora_validate_view(cfg)
+            report.notes.extend(filter(None, [note]))
+            validate_config(view, use_reference_policy=need_reference_policy(cfg), use_critic=use_critic)
     except (AssertionError, ValueError, TypeError, KeyError) as exc:
         report.problems.append(f"veRL validate_config: {one_line(exc)}")
         return

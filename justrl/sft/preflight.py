@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.preflight import Report, check_dataclasses, data_files, model_positions, one_line, report_missing_files
+from justrl.lora.checks import prepare_sft as prepare_lora
 from justrl.model_folder import model_folder_problem
 from justrl.sft.render import check_rendering, sft_dataset
 from justrl.sft.rows import check_rows
@@ -35,6 +36,7 @@ def run_sft_checks(cfg: DictConfig) -> Report:
         report.problems.append(
             f"data.max_length={cfg.data.max_length} exceeds the model's max_position_embeddings={limit} ({cfg.model.path})"
         )
+    report.problems.extend(prepare_lora(cfg))
     _check_steps(cfg, rows, report)
     report.plan = make_plan(cfg, rows)
     return report
