@@ -164,7 +164,8 @@ def run_command(
         print(f"{command}: bad override in {' '.join(overrides)!r}: {why}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable or misplaced out=, a full disk
-        print(f"{command}: {exc.strerror or exc}: {exc.filename or ''}; check out= and free space", file=sys.stderr)
+        out = next((o.split("=", 1)[1] for o in overrides if o.startswith("out=")), "the out= folder")
+        print(f"{command}: {exc.strerror or exc}: {exc.filename or out}; check out= and free space", file=sys.stderr)
         return 2
     return 0
 
