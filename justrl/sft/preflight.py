@@ -13,7 +13,15 @@ from typing import Any
 import pyarrow.parquet as pq
 from omegaconf import DictConfig, OmegaConf
 
-from justrl.preflight import Report, check_dataclasses, data_files, model_positions, one_line, report_missing_files
+from justrl.preflight import (
+    Report,
+    check_dataclasses,
+    data_files,
+    model_positions,
+    one_line,
+    report_missing_files,
+    report_unprepared_model,
+)
 from justrl.lora.checks import prepare_sft as prepare_lora
 from justrl.model_folder import model_folder_problem
 from justrl.sft.render import check_rendering, sft_dataset
@@ -31,7 +39,7 @@ def run_sft_checks(cfg: DictConfig) -> Report:
     rows = _check_data(cfg, report)
     report.problems.extend(filter(None, [model_folder_problem("model.path", cfg.model.path)]))
     report.problems.extend(filter(None, [unwritable_problem("trainer.default_local_dir", cfg.trainer.default_local_dir)]))
-    limit = model_positions(cfg.model.path, report)
+    limit = None if report_unprepared_model(cfg, "model.path", report) else model_positions(cfg.model.path, report)
     if limit is not None and cfg.data.max_length > limit:
         report.problems.append(
             f"data.max_length={cfg.data.max_length} exceeds the model's max_position_embeddings={limit} ({cfg.model.path})"
