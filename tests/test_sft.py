@@ -3,6 +3,8 @@ trains on (loss mask), and the preflight's reports on bad rows, batches and step
 
 from __future__ import annotations
 
+import shutil
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -138,9 +140,11 @@ def test_two_turn_row_trains_both_assistant_turns(tmp_path, tokenizer, composed)
 
 
 @pytest.fixture(scope="module")
-def qwen3ish_dir(tmp_path_factory, tiny_tokenizer_dir):
+def qwen3ish_dir(tmp_path_factory, tiny_model_dir):
+    """The tiny model (weights included: the preflight refuses a folder without them) with a Qwen3-style template."""
     out = tmp_path_factory.mktemp("qwen3ish")
-    tok = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+    shutil.copytree(tiny_model_dir, out, dirs_exist_ok=True)
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     tok.chat_template = QWEN3_STYLE_TEMPLATE
     tok.save_pretrained(out)
     return out
@@ -159,7 +163,7 @@ def test_reasoning_stripping_template_is_reported(tmp_path, qwen3ish_dir, turns)
     assert "<think>" not in tok.apply_chat_template([chat(PROMPT, ANSWER)[1]], tokenize=False)
     row = chat(PROMPT, ANSWER) if turns == 1 else chat(PROMPT, ANSWER, "And twice that?", ANSWER)
     train = write_sft_parquet(tmp_path / "train.parquet", [row] * 16)
-    overrides = [f"model.path={qwen3ish_dir}", f"data.train_files={train}", "data.val_files=null", "trainer.total_training_steps=1"]
+    overrides = [f"model.path={qwen3ish_dir}", f"data.train_files={train}", "data.val_files=null", "trainer.total_training_steps=1", TINY_LORA]
     report = run_sft_checks(_cfg(tmp_path, overrides))
     assert any(p.startswith("data.train_files: row 0 does not render through veRL's MultiTurnSFTDataset: "
                             "MultiTurnSFTDataset apply_chat_template to each turn separately") for p in report.problems), report.problems
