@@ -5,8 +5,8 @@ Writes, under OUT:
   boxed suffix on every prompt;
 - benchmarks/SumThree.parquet: the held-out test split, the benchmark justrl-eval reads with
   data_dir=OUT (no problem of it is in train or val);
-- sft/train.parquet, sft/val.parquet: the cold start, two-term sums answered in JustTinker's target
-  format, a think block then the box, the think block a running total.
+- sft/train.parquet, sft/val.parquet: the cold start, two- and four-term sums (never three) answered
+  in JustTinker's target format, a think block then the box, the think block a running total.
 The splits come from one shuffled draw without repeats, so they share no problem.
 """
 
@@ -38,15 +38,17 @@ def worked_answer(terms: Problem) -> str:
     return f"<think>{' '.join(steps)}</think>\n\n\\boxed{{{total}}}"
 
 
-def draw(count: int, terms: int, low: int, high: int, rng: random.Random, exclude: set[Problem]) -> list[Problem]:
-    """`count` distinct problems of `terms` operands in [low, high], none in `exclude`."""
+def draw(count: int, terms: int, low: int, high: int, rng: random.Random, exclude: set[Problem],
+         prefix_excluded: int = 0) -> list[Problem]:
+    """`count` distinct problems of `terms` operands in [low, high], none in `exclude`, nor (with
+    `prefix_excluded` = k) any whose first k operands are in `exclude`."""
     if count > (high - low + 1) ** terms - len(exclude):
         raise PrepError(f"only {(high - low + 1) ** terms} problems of {terms} terms exist; asked for {count}: lower the split sizes in configs/data_prep.yaml")
     found: list[Problem] = []
     seen = set(exclude)
     while len(found) < count:
         problem = tuple(rng.randint(low, high) for _ in range(terms))
-        if problem not in seen:
+        if problem not in seen and problem[:prefix_excluded] not in exclude:
             seen.add(problem)
             found.append(problem)
     return found
@@ -87,9 +89,17 @@ def build_sums(out: Path, seed: int | None = None) -> dict[str, Any]:
     low, high = s["operand_min"], s["operand_max"]
     rl = draw(s["train"] + s["val"] + s["test"], s["terms"], low, high, rng, set())
     train, val, test = rl[: s["train"]], rl[s["train"] : s["train"] + s["val"]], rl[s["train"] + s["val"] :]
-    # No cold-start problem is the start of an RL problem, so SFT never shows a partial RL answer.
-    prefixes = {p[: s["sft_terms"]] for p in rl}
-    sft = draw(s["sft_train"] + s["sft_val"], s["sft_terms"], low, high, rng, prefixes)
+    # Each term count of the cold start gets an equal share of its rows. No cold-start problem
+    # starts with an RL problem or is the start of one, so SFT never shows part of an RL answer.
+    sft: list[Problem] = []
+    counts, total = s["sft_terms"], s["sft_train"] + s["sft_val"]
+    for i, terms in enumerate(counts):
+        share = total // len(counts) + (i < total % len(counts))
+        if terms < s["terms"]:
+            sft += draw(share, terms, low, high, rng, {p[:terms] for p in rl})
+        else:
+            sft += draw(share, terms, low, high, rng, set(rl), prefix_excluded=s["terms"])
+    rng.shuffle(sft)
     out.mkdir(parents=True, exist_ok=True)
     _write_rl(out / "train.parquet", train, "train", s["data_source"], suffix)
     _write_rl(out / "val.parquet", val, "val", s["data_source"], suffix)
@@ -97,8 +107,8 @@ def build_sums(out: Path, seed: int | None = None) -> dict[str, Any]:
     _write_sft(out / "sft" / "train.parquet", sft[: s["sft_train"]], "train", suffix)
     _write_sft(out / "sft" / "val.parquet", sft[s["sft_train"] :], "val", suffix)
     summary = {"train": len(train), "val": len(val), "test": len(test), "sft_train": s["sft_train"],
-               "sft_val": s["sft_val"], "seed": seed, "example": {"question": question(train[0]), "sft_answer": worked_answer(sft[0])}}
+               "sft_val": s["sft_val"], "sft_terms": counts, "seed": seed, "example": {"question": question(train[0]), "sft_answer": worked_answer(sft[0])}}
     write_json(out / "summary.json", summary)
     say(f"justrl-prep sums: {len(train)} train / {len(val)} val / {len(test)} held-out three-term sums, "
-        f"{s['sft_train']} + {s['sft_val']} cold-start rows (two terms) in {out}")
+        f"{s['sft_train']} + {s['sft_val']} cold-start rows ({' and '.join(map(str, counts))} terms) in {out}")
     return summary

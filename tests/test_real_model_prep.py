@@ -35,10 +35,14 @@ def test_sums_splits_share_no_problem_and_sft_teaches_other_problems(tmp_path):
     assert set(test["data_source"]) == {"SumThree"} and set(train["data_source"]) == {"sum_three"}
     for problem, truth in zip(splits["test"], test["reward_model"]):
         assert truth["ground_truth"] == str(sum(problem))
-    # the cold start: two-term sums, none the first two terms of an RL problem, in JustTinker's format
+    # the cold start: two- and four-term sums (never three), none the start of an RL problem nor
+    # starting with one, in JustTinker's format
     sft_problems = _problems(sft, "messages")
-    assert len(sft_problems) == settings["sft_train"] + settings["sft_val"] and all(len(p) == 2 for p in sft_problems)
-    assert not {p for p in sft_problems} & {p[:2] for p in everything}
+    assert len(sft_problems) == settings["sft_train"] + settings["sft_val"]
+    assert sorted({len(p) for p in sft_problems}) == settings["sft_terms"] == [2, 4]
+    assert abs(sum(len(p) == 2 for p in sft_problems) - len(sft_problems) / 2) <= 1
+    assert not {p for p in sft_problems if len(p) == 2} & {p[:2] for p in everything}
+    assert not {p[:3] for p in sft_problems if len(p) == 4} & set(everything)
     first = sft.iloc[0]["messages"]
     assert first[1]["content"] == worked_answer(sft_problems[0])
     assert summary["test"] == settings["test"]
@@ -46,6 +50,7 @@ def test_sums_splits_share_no_problem_and_sft_teaches_other_problems(tmp_path):
 
 def test_worked_answer_is_a_running_total_then_the_box():
     assert worked_answer((23, 45)) == "<think>Start with 23. Add 45: 68.</think>\n\n\\boxed{68}"
+    assert worked_answer((44, 74, 74, 30)) == "<think>Start with 44. Add 74: 118. Add 74: 192. Add 30: 222.</think>\n\n\\boxed{222}"
     assert worked_answer((18, 32, 58)) == "<think>Start with 18. Add 32: 50. Add 58: 108.</think>\n\n\\boxed{108}"
 
 
