@@ -210,3 +210,26 @@ class Summary:
 
     def write(self, path: Path) -> Path:
         return write_json(path, self.to_dict())
+
+
+def write_generated_rl(path: Path, prompts: list[str], answers: list[str], split: str, data_source: str) -> None:
+    """Generated math problems (the laptop tasks) as one RL file: rule-graded, indexed in order."""
+    batch = rl_batch(
+        data_source,
+        prompts,
+        ["math"] * len(prompts),
+        answers,
+        ["rule"] * len(prompts),
+        list(range(len(prompts))),
+        split,
+        [f"{data_source}-{split}-{i}" for i in range(len(prompts))],
+    )
+    with ParquetSink(path, RL_SCHEMA) as sink:
+        sink.write(batch)
+
+
+def write_generated_sft(path: Path, prompts: list[str], answers: list[str], split: str, source: str) -> None:
+    """Generated worked examples (the laptop tasks' cold starts) as one SFT file."""
+    batch = sft_batch(prompts, answers, list(range(len(prompts))), split, [f"{source}-{split}-{i}" for i in range(len(prompts))])
+    with ParquetSink(path, SFT_SCHEMA) as sink:
+        sink.write(batch)

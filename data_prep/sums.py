@@ -18,7 +18,7 @@ from typing import Any
 
 from data_prep.config import load_yaml
 from data_prep.errors import PrepError
-from data_prep.output import RL_SCHEMA, SFT_SCHEMA, ParquetSink, rl_batch, sft_batch, write_json
+from data_prep.output import write_generated_rl, write_generated_sft, write_json
 from justrl.progress import say
 
 Problem = tuple[int, ...]
@@ -54,33 +54,6 @@ def draw(count: int, terms: int, low: int, high: int, rng: random.Random, exclud
     return found
 
 
-def _write_rl(path: Path, rows: list[Problem], split: str, data_source: str, suffix: str) -> None:
-    batch = rl_batch(
-        data_source,
-        [question(p) + suffix for p in rows],
-        ["math"] * len(rows),
-        [str(sum(p)) for p in rows],
-        ["rule"] * len(rows),
-        list(range(len(rows))),
-        split,
-        [f"{data_source}-{split}-{i}" for i in range(len(rows))],
-    )
-    with ParquetSink(path, RL_SCHEMA) as sink:
-        sink.write(batch)
-
-
-def _write_sft(path: Path, rows: list[Problem], split: str, suffix: str) -> None:
-    batch = sft_batch(
-        [question(p) + suffix for p in rows],
-        [worked_answer(p) for p in rows],
-        list(range(len(rows))),
-        split,
-        [f"sum_two-{split}-{i}" for i in range(len(rows))],
-    )
-    with ParquetSink(path, SFT_SCHEMA) as sink:
-        sink.write(batch)
-
-
 def build_sums(out: Path, seed: int | None = None) -> dict[str, Any]:
     s = load_yaml("data_prep.yaml")["sums"]
     suffix = load_yaml("benchmarks.yaml")["prompt_suffix"]
@@ -101,11 +74,15 @@ def build_sums(out: Path, seed: int | None = None) -> dict[str, Any]:
             sft += draw(share, terms, low, high, rng, set(rl), prefix_excluded=s["terms"])
     rng.shuffle(sft)
     out.mkdir(parents=True, exist_ok=True)
-    _write_rl(out / "train.parquet", train, "train", s["data_source"], suffix)
-    _write_rl(out / "val.parquet", val, "val", s["data_source"], suffix)
-    _write_rl(out / "benchmarks" / f"{s['benchmark']}.parquet", test, "test", s["benchmark"], suffix)
-    _write_sft(out / "sft" / "train.parquet", sft[: s["sft_train"]], "train", suffix)
-    _write_sft(out / "sft" / "val.parquet", sft[s["sft_train"] :], "val", suffix)
+    for path, rows, split, source in (
+        (out / "train.parquet", train, "train", s["data_source"]),
+        (out / "val.parquet", val, "val", s["data_source"]),
+        (out / "benchmarks" / f"{s['benchmark']}.parquet", test, "test", s["benchmark"]),
+    ):
+        write_generated_rl(path, [question(p) + suffix for p in rows], [str(sum(p)) for p in rows], split, source)
+    for path, rows, split in ((out / "sft" / "train.parquet", sft[: s["sft_train"]], "train"),
+                              (out / "sft" / "val.parquet", sft[s["sft_train"] :], "val")):
+        write_generated_sft(path, [question(p) + suffix for p in rows], [worked_answer(p) for p in rows], split, "sum_cold_start")
     summary = {"train": len(train), "val": len(val), "test": len(test), "sft_train": s["sft_train"],
                "sft_val": s["sft_val"], "sft_terms": counts, "seed": seed, "example": {"question": question(train[0]), "sft_answer": worked_answer(sft[0])}}
     write_json(out / "summary.json", summary)

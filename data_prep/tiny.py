@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.config import load_yaml
-from data_prep.output import RL_SCHEMA, SFT_SCHEMA, ParquetSink, rl_batch, sft_batch, write_json
+from data_prep.output import write_generated_rl, write_generated_sft, write_json
 
 MODEL_DIR = "model"
 
@@ -35,36 +35,9 @@ def split(rows: list[tuple[str, str]], val_fraction: float, seed: int) -> tuple[
     return shuffled[n_val:], shuffled[:n_val]
 
 
-def _write(path: Path, rows: list[tuple[str, str]], split_name: str, data_source: str, suffix: str) -> None:
-    batch = rl_batch(
-        data_source,
-        [question + suffix for question, _ in rows],
-        ["math"] * len(rows),
-        [answer for _, answer in rows],
-        ["rule"] * len(rows),
-        list(range(len(rows))),
-        split_name,
-        [f"{data_source}-{split_name}-{i}" for i in range(len(rows))],
-    )
-    with ParquetSink(path, RL_SCHEMA) as sink:
-        sink.write(batch)
-
-
 def sft_answer(answer: str, think: str) -> str:
     """The JustTinker target format for one problem: a think block, then the box."""
     return f"<think>{think}</think>\n\n\\boxed{{{answer}}}"
-
-
-def _write_sft(path: Path, rows: list[tuple[str, str]], split_name: str, data_source: str, suffix: str, think: str) -> None:
-    batch = sft_batch(
-        [question + suffix for question, _ in rows],
-        [sft_answer(answer, think) for _, answer in rows],
-        list(range(len(rows))),
-        split_name,
-        [f"{data_source}-{split_name}-{i}" for i in range(len(rows))],
-    )
-    with ParquetSink(path, SFT_SCHEMA) as sink:
-        sink.write(batch)
 
 
 def warm_start(model_dir: Path, rows: list[tuple[str, str]], suffix: str, settings: dict[str, Any], seed: int) -> float:
@@ -114,11 +87,15 @@ def build_tiny(out: Path, seed: int | None = None) -> dict[str, Any]:
     rows = problems(settings["operand_max"])
     train, val = split(rows, settings["val_fraction"], seed)
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "train.parquet", train, "train", settings["data_source"], suffix)
-    _write(out / "val.parquet", val, "test", settings["data_source"], suffix)
-    _write(out / "benchmarks" / f"{settings['benchmark']}.parquet", val, "test", settings["benchmark"], suffix)
-    _write_sft(out / "sft" / "train.parquet", train, "train", settings["data_source"], suffix, settings["sft_think"])
-    _write_sft(out / "sft" / "val.parquet", val, "test", settings["data_source"], suffix, settings["sft_think"])
+    for path, rows, split_name, source in (
+        (out / "train.parquet", train, "train", settings["data_source"]),
+        (out / "val.parquet", val, "test", settings["data_source"]),
+        (out / "benchmarks" / f"{settings['benchmark']}.parquet", val, "test", settings["benchmark"]),
+    ):
+        write_generated_rl(path, [q + suffix for q, _ in rows], [a for _, a in rows], split_name, source)
+    for path, rows, split_name in ((out / "sft" / "train.parquet", train, "train"), (out / "sft" / "val.parquet", val, "test")):
+        write_generated_sft(path, [q + suffix for q, _ in rows], [sft_answer(a, settings["sft_think"]) for _, a in rows],
+                            split_name, settings["data_source"])
     model_dir = out / MODEL_DIR
     build_tokenizer(model_dir, corpus=[q + suffix for q, _ in rows] + [sft_answer(a, settings["sft_think"]) for _, a in rows])
     build_model(model_dir)
