@@ -23,6 +23,16 @@ BASE = "correctness"
 TERMS_KEY = "terms"
 WEIGHT = "weight"
 _weight = number(low=0.0)
+# The flat keys of the reward settings before the spec named its terms, and where each lives now:
+# a config written for the old layout is told where to move each key instead of "unknown setting".
+MOVED = {
+    "format_weight": "terms.format.weight",
+    "think_check": "terms.format.think_check",
+    "think_opened_by_prompt": "terms.format.think_opened_by_prompt",
+    "redundancy_weight": "terms.redundancy.weight",
+    "redundancy_threshold": "terms.redundancy.threshold",
+    "redundancy_method": "terms.redundancy.method",
+}
 
 
 class RewardSettingError(ValueError):
@@ -118,7 +128,9 @@ def parse(kwargs: Mapping, where: str = "", ignore: Sequence[str] = ()) -> tuple
     ``where`` prefixes each key (the config path, in ``justrl-check``); ``ignore`` names
     call-time keyword arguments that are not settings.
     """
-    correctness, problems = _read(kwargs, TERMS[BASE].options, where, (*ignore, TERMS_KEY), also=(TERMS_KEY,))
+    moved = [f"{where}{name}: moved to {where}{MOVED[name]}" for name in map(str, kwargs) if name in MOVED]
+    correctness, problems = _read(kwargs, TERMS[BASE].options, where, (*ignore, TERMS_KEY, *MOVED), also=(TERMS_KEY,))
+    problems = moved + problems
     specs, found = _terms(kwargs.get(TERMS_KEY, {}), f"{where}{TERMS_KEY}")
     return RewardSpec(correctness, tuple(specs)), problems + found
 

@@ -31,6 +31,7 @@ THINK_BOXED = "<think>We factor (x-2)(x-3)=0 so x=2 or x=3.</think>\n\nThe answe
         ("+" + PREFIX + "terms.overlng.weight=1", "terms.overlng: unknown term (did you mean " + PREFIX + "terms.overlong?)"),
         ("verifier_options.timeout_s=0", "verifier_options.timeout_s=0: expected a positive finite number"),
         ("+" + PREFIX + "verifer=hybrid", "verifer: unknown setting (did you mean " + PREFIX + "verifier?)"),
+        ("+" + PREFIX + "format_weight=0.1", "format_weight: moved to " + PREFIX + "terms.format.weight"),
     ],
 )
 def test_check_rejects_bad_reward_setting(override, line, tmp_path, monkeypatch, capsys):
@@ -58,6 +59,8 @@ def test_every_rl_recipe_has_valid_reward_settings(recipe):
         ({"terms": {"format": {"weight": 0, "think_opened_by_prompt": "yes"}}}, "terms.format.think_opened_by_prompt='yes': expected true or false"),
         ({"verifier_options": {"timeout": 5}}, "verifier_options.timeout: unknown setting (did you mean verifier_options.timeout_s?)"),
         ({"verifer": "hybrid"}, "verifer: unknown setting (did you mean verifier?)"),
+        ({"redundancy_method": "justtinker"}, "redundancy_method: moved to terms.redundancy.method"),
+        ({"think_check": "single_block"}, "think_check: moved to terms.format.think_check"),
     ],
 )
 def test_adapter_refuses_bad_settings_on_first_call(kwargs, message):
