@@ -66,6 +66,8 @@ def save_last_step(trainer: Any, saved_step: int | None) -> int | None:
     last = trainer.global_steps - 1
     if trainer.config.trainer.save_freq <= 0 or last <= 0 or last == saved_step:
         return None
+    if last >= trainer.total_training_steps:  # the step limit ended it (an early stop lowers it): saved already
+        return None
     trainer.global_steps = last
     try:
         trainer._save_checkpoint()

@@ -64,6 +64,7 @@ def test_validation_then_early_stop_in_a_real_trainer(trainer, capsys):
     assert stop is not None and stop.step == 5
     trainer_wiring.stop_early(trainer, stop)  # step 5 is a save_freq step: veRL already saved it
     assert trainer.total_training_steps == 5  # veRL's `while global_steps <= total_training_steps` ends
+    trainer.global_steps = 6  # veRL counts the step done before it checks the loop's condition
     trainer.on_train_end()
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "[justrl health] EARLY STOP at step 5: health rules fired on 3 consecutive steps (now: thinking_rate_low)"
