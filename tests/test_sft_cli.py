@@ -58,7 +58,7 @@ def test_check_prints_plan_and_steps_problem(workdir, tiny_model_dir):
 @pytest.mark.parametrize(
     "cmd,line",
     [
-        (["justrl-sft", "recipe=smoke_1gpu"], "justrl-sft: error: recipe 'smoke_1gpu' is an RL recipe; run it with `justrl-train recipe=smoke_1gpu` (justrl-sft takes the SFT recipes: justtinker_qwen3_4b_sft, tiny_cpu_sft, tiny_justtinker_sft)"),
+        (["justrl-sft", "recipe=smoke_1gpu"], "justrl-sft: error: recipe 'smoke_1gpu' is an RL recipe; run it with `justrl-train recipe=smoke_1gpu` (justrl-sft takes the SFT recipes: justtinker_qwen3_4b_sft, smollm2_justtinker_sft, tiny_cpu_sft, tiny_justtinker_sft)"),
         (["justrl-check", f"recipe={RECIPE}"], f"justrl-check: error: recipe '{RECIPE}' is an SFT recipe; check it with `justrl-sft recipe={RECIPE} --check`"),
         (["justrl-sft", "recipe=smoke_1gpu", "--check"], "justrl-sft: error: recipe 'smoke_1gpu' is an RL recipe; check it with `justrl-check recipe=smoke_1gpu`"),
         (["justrl-train", f"recipe={RECIPE}"], f"justrl-train: error: recipe '{RECIPE}' is an SFT recipe; run it with `justrl-sft recipe={RECIPE}`"),
