@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cpu_runs import cpu_env, merge_actor, read_metrics, run_command, weights
+from justrl.metrics_file import attempt_files
 
 RUN_TIMEOUT_S = 1200
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(4 * RUN_TIMEOUT_S)]
@@ -66,7 +67,9 @@ def test_two_grpo_steps_checkpoint_resume_and_eval(smollm2, sums_data, tmp_path)
     assert (ckpt / "latest_checkpointed_iteration.txt").read_text().strip() == "1"
     resumed = train(2)
     assert (ckpt / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
-    steps = read_metrics(ckpt / "metrics.jsonl")
+    steps = {}  # one history across the two attempts (the resumed run moves the first's file aside)
+    for path in attempt_files(ckpt / "metrics.jsonl"):
+        steps.update(read_metrics(path))
     assert sorted(s for s in steps if "justrl/accuracy" in steps[s]) == [1, 2], steps.keys()
     for step in (1, 2):
         # the rollout's log-probs were taken as the old policy's (bypass mode): no recomputation
