@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs: a real Slurm with munge for
-# tests/test_slurm*.py, and shellcheck for the Slurm scripts. Quiet and idempotent: when every
+# tests/slurm/, and shellcheck for the Slurm scripts. Quiet and idempotent: when every
 # package is installed it only checks dpkg and exits. When it cannot install (no root, no apt, no
 # network) it says why and exits 0; the Slurm tests then skip with that reason.
 set -euo pipefail

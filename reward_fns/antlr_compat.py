@@ -11,7 +11,7 @@ drops the answer: ``\\boxed{28\\%}`` against ``28`` or ``0.28`` is graded wrong 
 The 4.9.3 grammar has no gamma alternative, so "not a gamma function" (None) is the exact answer for
 every atom it parses; with it, percentages reach the same conversion as under 4.13.2, and Math-Verify
 grades them as upstream does. Nothing is changed when the runtime is not 4.9.3 or when a newer
-latex2sympy2_extended ships a regenerated parser (``tests/test_reward_percent.py`` then says to drop this).
+latex2sympy2_extended ships a regenerated parser (``tests/rewards/test_reward_percent.py`` then says to drop this).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ without importing the `verl` package.
 tensordict: about 5 s in every grading worker, format check and command that only scores text.
 No veRL extension point covers this; the smallest workaround is to load veRL's installed
 `math_dapo.py` (it needs only `re` and `typing`) as a module of its own. In a process that has
-imported veRL already (a Ray reward worker) veRL's own module is used. tests/test_reward_dapo_strings.py
+imported veRL already (a Ray reward worker) veRL's own module is used. tests/rewards/test_reward_dapo_strings.py
 fails if veRL moves that file or gives it other imports.
 """
 

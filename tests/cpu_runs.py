@@ -95,3 +95,13 @@ def weights(model_dir: Path) -> dict:
     from transformers import AutoModelForCausalLM
 
     return {k: v.float() for k, v in AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).state_dict().items()}
+
+
+def sft(data_root: Path, work: Path, name: str, *overrides: str) -> Run:
+    """A `justrl-sft recipe=tiny_cpu_sft` run checkpointing under work/ckpt; asserts it exited 0."""
+    metrics = work / f"{name}.jsonl"
+    cmd = ["justrl-sft", "recipe=tiny_cpu_sft", f"trainer.default_local_dir={work / 'ckpt'}", *overrides]
+    run = run_command(cmd, work, cpu_env(data_root, VERL_FILE_LOGGER_PATH=str(metrics)))
+    run.steps = read_metrics(metrics)
+    assert run.returncode == 0, run.describe()
+    return run

@@ -19,7 +19,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from reward_cases import dapo_cases
-from test_reward_justtinker import CODE_PAIRS, PAIRS, _corpus
+from justtinker_corpus import CODE_PAIRS, PAIRS, corpus
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = Path(__file__).resolve().parent / "data" / "reward_recorded.json"
@@ -42,7 +42,7 @@ def _loops(rng: random.Random, count: int) -> list[tuple[str, str]]:
 
 def response_sets(benchmarks_dir: Path) -> list[tuple[str, str, str]]:
     """(data source, response, ground truth) triples: JustTinker's and DAPO's generated corpora and loops."""
-    pairs = _corpus(PAIRS, 600, seed=0) + _corpus(CODE_PAIRS, 40, seed=1) + _loops(random.Random(2), 120)
+    pairs = corpus(PAIRS, 600, seed=0) + corpus(CODE_PAIRS, 40, seed=1) + _loops(random.Random(2), 120)
     pairs += [(response, answer) for response, answer, _ in dapo_cases(benchmarks_dir, 400, seed=3)]
     return [(SOURCES[i % len(SOURCES)], response, gold) for i, (response, gold) in enumerate(pairs)]
 

@@ -312,7 +312,7 @@ def register() -> None:
 
     `RolloutReplicaRegistry` is veRL's public registry for replicas (looked up by the trainer);
     the worker-side adapter is looked up in `verl.workers.rollout.base._ROLLOUT_REGISTRY`, a
-    module dict veRL 0.9.1 offers no function for (tests/test_cpu_backend.py fails loudly if
+    module dict veRL 0.9.1 offers no function for (tests/trainer/test_cpu_backend.py fails loudly if
     that dict changes shape).
     """
     from verl.workers.rollout import base

@@ -136,7 +136,7 @@ def for_validate_config(cfg: DictConfig) -> tuple[DictConfig, str | None]:
     veRL bounds a LoRA rank for vLLM by importing its vLLM rollout, which raises where vLLM is not
     installed (a login node, CI), so justrl-check would refuse every LoRA recipe there. Only there
     it validates a copy with veRL's `lora.merge=true`, the one flag that skips that import
-    (tests/test_lora.py fails if veRL's check changes), and says the bound was not checked.
+    (tests/trainer/test_lora.py fails if veRL's check changes), and says the bound was not checked.
     """
     import importlib.util
 

@@ -11,7 +11,7 @@ def run_sft_on_cpu(cfg: DictConfig) -> None:
     """veRL's `run_sft`, but in a gloo process group (justrl.cpu.distributed says why).
 
     `run_sft` joins the process group unconditionally with a backend string torch rejects on
-    device `cpu`, so on a CPU run its three steps are taken here; tests/test_cpu_backend.py
+    device `cpu`, so on a CPU run its three steps are taken here; tests/trainer/test_cpu_backend.py
     checks that `run_sft` is still exactly those steps in the installed veRL.
     """
     from verl.trainer.sft_trainer import SFTTrainer

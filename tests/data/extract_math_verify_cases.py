@@ -111,7 +111,7 @@ def main(sdist: Path) -> None:
         "script": "tests/data/extract_math_verify_cases.py",
     }
     how_run = (
-        "tests/test_reward_upstream_cases.py: reward_fns.verify.math_verify(pred, gold, **options). "
+        "tests/rewards/test_reward_upstream_cases.py: reward_fns.verify.math_verify(pred, gold, **options). "
         "Where the verdict differs from 'expected', 'disagreement' says why."
     )
     json.dump({"source": source, "how_run": how_run, "cases": cases}, sys.stdout, indent=1, ensure_ascii=False)

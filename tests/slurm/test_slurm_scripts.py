@@ -17,7 +17,7 @@ import pytest
 
 from slurm_support.cluster import install_system_deps
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SLURM = REPO / "slurm"
 SCRIPTS = sorted(SLURM.glob("*.sbatch")) + [SLURM / "ray_on_slurm.sh", SLURM / "env.sh", REPO / ".ci" / "system_deps.sh"]
 

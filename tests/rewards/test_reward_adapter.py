@@ -16,7 +16,7 @@ import verl
 from reward_fns.adapter import compute_score
 from reward_fns.spec import RewardSettingError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VERL_REWARD_DEFAULTS = Path(verl.__file__).parent / "trainer" / "config" / "reward" / "reward.yaml"
 THINK_BOXED = "<think>We factor (x-2)(x-3)=0 so x=2 or x=3.</think>\n\nThe answer is \\boxed{5}."
 

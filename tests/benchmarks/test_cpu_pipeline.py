@@ -13,7 +13,7 @@ import pytest
 
 from cpu_runs import cpu_env, read_metrics, run_command, weights
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_TIMEOUT_S = 1500
 pytestmark = pytest.mark.timeout(PIPELINE_TIMEOUT_S + 120)
 

@@ -7,10 +7,11 @@ import pytest
 
 from justrl.config import ConfigError, available_recipes, compose_recipe
 from justrl.preflight import run_checks
+from parquet_rows import write_rl_parquet
 
 RECIPES = ["justrl_deepseek_1p5b", "justrl_nemotron_1p5b", "justtinker_qwen3_4b_rl", "smoke_1gpu"]
 SFT_RECIPES = ["justtinker_qwen3_4b_sft"]
-# The laptop recipes of the CPU backend (tests/test_cpu_backend.py).
+# The laptop recipes of the CPU backend (tests/trainer/test_cpu_backend.py).
 LAPTOP_RECIPES = [
     "smollm2_justtinker",
     "smollm2_justtinker_sft",
@@ -117,23 +118,6 @@ def _value(cfg, key):
     from omegaconf import OmegaConf
 
     return OmegaConf.select(cfg, key, throw_on_missing=True)
-
-
-def write_rl_parquet(path, n, data_source):
-    """A small file in veRL's RL schema, as justrl-prep writes it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [
-        {
-            "data_source": data_source,
-            "prompt": [{"role": "user", "content": f"What is {i} + 1?\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."}],
-            "ability": "math",
-            "reward_model": {"ground_truth": str(i + 1), "style": "rule"},
-            "extra_info": {"index": i, "split": "train"},
-        }
-        for i in range(n)
-    ]
-    pd.DataFrame(rows).to_parquet(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Written in pieces so that this file does not match itself.
 OUTSIDE = ("../" + "shared", "shared/" + "data", "RECIPES" + ".md")
 

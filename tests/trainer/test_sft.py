@@ -16,6 +16,7 @@ from justrl.sft.preflight import run_sft_checks
 from justrl.sft.render import render_row, sft_dataset, trained_text
 
 from data_prep import tiny_model as tiny_models
+from parquet_rows import chat, write_sft_parquet
 
 RECIPE = "justtinker_qwen3_4b_sft"
 # The recipe's LoRA rank (128, JustTinker's) exceeds the tiny model's hidden size (64).
@@ -58,16 +59,6 @@ QWEN3_STYLE_TEMPLATE = (
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
-
-
-def chat(*turns: str) -> list[dict[str, str]]:
-    return [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]
-
-
-def write_sft_parquet(path, rows: list[list[dict[str, str]]]):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"messages": rows}), path)
-    return path
 
 
 @pytest.fixture(scope="module")

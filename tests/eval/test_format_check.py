@@ -123,6 +123,6 @@ def test_default_output_goes_under_the_git_ignored_results_dir(tmp_path, tiny_mo
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and p != data)
     relative = f"eval_results/format_check/{tiny_model_dir.name}"
     assert written == [f"{relative}/responses.format_rates.json", f"{relative}/responses.jsonl", f"{relative}/run.json"]
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     ignored = subprocess.run(["git", "check-ignore", "-q", f"{relative}/responses.jsonl"], cwd=repo, timeout=30)
     assert ignored.returncode == 0, f"{relative} is not git-ignored"

@@ -16,7 +16,7 @@ from justrl.config import compose_recipe
 from justrl.lora.checks import prepare_rl, prepare_sft
 from justrl.lora.merge import AdapterError, adapter_of, merge
 from justrl.preflight import run_checks
-from test_recipes import write_rl_parquet
+from parquet_rows import write_rl_parquet
 
 LINEAR = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
 

@@ -144,7 +144,7 @@ def test_results_files_and_table_layout(graded, eval_dir):
 
 def test_published_numbers_match_the_docs():
     """configs/eval/published.yaml is a faithful copy of the table in docs/published.md."""
-    recipes = (Path(__file__).resolve().parents[1] / "docs" / "published.md").read_text()
+    recipes = (Path(__file__).resolve().parents[2] / "docs" / "published.md").read_text()
     columns, published = load_published()
     for row in published:
         line = next(x for x in recipes.splitlines() if x.startswith(f"| {row.name} |"))
@@ -281,7 +281,7 @@ def test_nothing_gradable_keeps_the_summary_and_exits_non_zero(tmp_path, capsys)
 
 def test_readme_jsonl_example_is_what_the_grader_reads(tmp_path):
     """README's "Evaluation output" example, graded as written: three problems, four responses."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     example = readme.split("### Evaluation output", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
     assert len(example.splitlines()) == 3
     (tmp_path / "AIME24.jsonl").write_text(example)
@@ -293,7 +293,7 @@ def test_readme_jsonl_example_is_what_the_grader_reads(tmp_path):
 def test_readme_lists_every_benchmark_justrl_eval_accepts():
     from justrl.eval.benchmarks import registry
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     evaluation = readme.split("## Evaluation", 1)[1].split("\n## ", 1)[0]
     reg = registry()
     missing = [name for name in [*reg.benchmarks, *reg.extras] if name not in evaluation]

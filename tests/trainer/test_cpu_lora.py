@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file
 
 from cpu_runs import Run, merge_actor, train, weights
-from test_cpu_sft import sft
+from cpu_runs import sft
 
 pytestmark = pytest.mark.timeout(1800)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reward_fns.verify import math_verify
 
-DATA = Path(__file__).parent / "data" / "math_verify_0_9_0_cases.json"
+DATA = Path(__file__).resolve().parents[1] / "data" / "math_verify_0_9_0_cases.json"
 MAX_DISAGREEMENTS = 8
 
 

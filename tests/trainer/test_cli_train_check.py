@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from test_recipes import write_rl_parquet
+from parquet_rows import write_rl_parquet
 
 
 def run(cmd: list[str], cwd, env_extra: dict | None = None) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ from justrl.cli.eval import load_config
 from justrl.cli.usage import help_specs, recipes_of_kind
 from justrl.config import available_recipes, compose_recipe, group_options, parse_command_line, recipe_kind
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
 HYDRA_COMMANDS = ["justrl-train", "justrl-check", "justrl-sft", "justrl-eval", "justrl-format-check"]
 

@@ -9,18 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cpu_runs import cpu_env, read_metrics, run_command
+from cpu_runs import sft
 
 pytestmark = pytest.mark.timeout(1800)
-
-
-def sft(data_root: Path, work: Path, name: str, *overrides: str):
-    metrics = work / f"{name}.jsonl"
-    cmd = ["justrl-sft", "recipe=tiny_cpu_sft", f"trainer.default_local_dir={work / 'ckpt'}", *overrides]
-    run = run_command(cmd, work, cpu_env(data_root, VERL_FILE_LOGGER_PATH=str(metrics)))
-    run.steps = read_metrics(metrics)
-    assert run.returncode == 0, run.describe()
-    return run
 
 
 @pytest.fixture(scope="module")

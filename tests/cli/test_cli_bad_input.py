@@ -29,7 +29,7 @@ from justrl.cli.format_check import main as format_check_main
 from justrl.cli.plot import main as plot_main
 from justrl.cli.sft import main as sft_main
 from cpu_runs import cpu_env, run_command
-from test_recipes import write_rl_parquet
+from parquet_rows import write_rl_parquet
 
 COMMANDS = {
     "justrl-check": check_main,

@@ -19,7 +19,7 @@ import yaml
 
 from data_prep.benchmarks import build_benchmarks
 from slurm_support.jobs import JOB_TIMEOUT, lines_after, slurm, submit, wait_for_text  # noqa: F401 (fixtures)
-from test_sft import chat, write_sft_parquet
+from parquet_rows import chat, write_sft_parquet
 
 SFT_RECIPE = "justtinker_qwen3_4b_sft"
 

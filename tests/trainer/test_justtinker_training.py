@@ -1,6 +1,6 @@
 """`algorithm.adv_estimator=justtinker` in veRL's real trainer on the CPU backend (tests/cpu_runs.py).
 
-The pure checks (tests/test_justtinker_advantage.py) show the estimator and the token-sum loss equal
+The pure checks (tests/trainer/test_justtinker_advantage.py) show the estimator and the token-sum loss equal
 JustTinker's update; this run shows the trainer takes them: the estimator is found in the driver,
 the actor trains on the positive samples, and every other sample reaches the loss with advantage 0.
 """

@@ -11,7 +11,7 @@ import yaml
 from justrl.config import LaunchError
 from justrl.config import compose_recipe
 from justrl.sft.launch import check_gpus, torchrun_command
-from test_sft import chat, write_sft_parquet
+from parquet_rows import chat, write_sft_parquet
 
 RECIPE = "justtinker_qwen3_4b_sft"
 
