@@ -15,7 +15,7 @@ from cpu_runs import cpu_env, read_metrics, run_command, weights
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_TIMEOUT_S = 1500
-pytestmark = pytest.mark.timeout(PIPELINE_TIMEOUT_S + 120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(PIPELINE_TIMEOUT_S + 120)]
 
 # Training-set p(right) of the RL model minus the SFT model, in points (teacher-forced, so free of
 # the sampling noise that makes one run's per-step accuracy swing by several points): measured

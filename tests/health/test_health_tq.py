@@ -27,6 +27,8 @@ from transformers import AutoTokenizer
 from justrl.config import compose_recipe
 from reward_fns.adapter import compute_score
 
+pytestmark = pytest.mark.slow
+
 CAP = 48  # max_response_length: the looping response is cut here
 N = 4  # rollout.n of the smoke recipe
 THINK_5 = "<think>2+3=5</think> The answer is \\boxed{5}."

@@ -11,7 +11,11 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from slurm_support.jobs import JOB_TIMEOUT, lines_after, slurm, submit, wait_for_text  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow
 
 
 def tracked_step(checkpoints: Path) -> int:

@@ -15,11 +15,14 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 import yaml
 
 from data_prep.benchmarks import build_benchmarks
 from slurm_support.jobs import JOB_TIMEOUT, lines_after, slurm, submit, wait_for_text  # noqa: F401 (fixtures)
 from parquet_rows import chat, write_sft_parquet
+
+pytestmark = pytest.mark.slow
 
 SFT_RECIPE = "justtinker_qwen3_4b_sft"
 

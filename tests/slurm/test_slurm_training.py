@@ -17,7 +17,7 @@ import pytest
 
 from slurm_support.jobs import slurm, submit, wait_for_text  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 TRAIN_TIMEOUT = 900
 RECIPE = ["recipe=tiny_cpu", "trainer.val_before_train=false", "trainer.test_freq=-1"]
 

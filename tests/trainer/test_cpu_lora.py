@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from cpu_runs import Run, merge_actor, train, weights
 from cpu_runs import sft
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 LORA = ["actor_rollout_ref.model.lora_rank=8", "actor_rollout_ref.model.lora_alpha=16"]
 RL = ["actor_rollout_ref.actor.optim.lr=1e-5", "trainer.save_freq=1", "trainer.test_freq=-1", "trainer.val_before_train=false"]

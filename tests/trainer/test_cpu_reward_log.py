@@ -8,7 +8,7 @@ import pytest
 
 from cpu_runs import train
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 CAP = 16  # tiny_cpu's data.max_response_length
 
 

@@ -30,7 +30,7 @@ from justrl.checkpoints import MARKER, tracker_path
 from justrl.health.history import load_history
 from justrl.run_lock import LOCK_FILE
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 SHORT = ["data.train_max_samples=24", "trainer.val_before_train=false", "trainer.test_freq=-1"]
 ENDED = [*SHORT, "trainer.save_freq=2", "trainer.total_epochs=1", "trainer.total_training_steps=5"]

@@ -11,7 +11,7 @@ import pytest
 
 from cpu_runs import sft
 
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

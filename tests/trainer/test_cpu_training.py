@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cpu_runs import Run, merge_actor, train, weights
 
-pytestmark = pytest.mark.timeout(2400)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 # Shared by every run of the chain: a warmup that the resumed runs must continue, not restart.
 CHAIN = ["trainer.save_freq=2", "trainer.test_freq=2", "actor_rollout_ref.actor.optim.lr_warmup_steps=2"]

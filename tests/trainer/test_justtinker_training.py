@@ -7,7 +7,11 @@ the actor trains on the positive samples, and every other sample reaches the los
 
 from __future__ import annotations
 
+import pytest
+
 from cpu_runs import train
+
+pytestmark = pytest.mark.slow
 
 STEPS = 2
 
