@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from cpu_runs import prepared_data_root
 from data_prep.tiny_model import build_model, build_tokenizer
 from justrl import bundled
 
@@ -28,10 +28,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_data_root(tmp_path_factory) -> Path:
     """A JUSTRL_DATA_DIR holding what `justrl-prep tiny` writes (task, SFT rows, warm-started model)."""
-    root = tmp_path_factory.mktemp("data")
-    done = subprocess.run(["justrl-prep", "tiny", "--out", str(root / "tiny")], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return root
+    return prepared_data_root(tmp_path_factory, "tiny")
 
 
 @pytest.fixture(scope="session")

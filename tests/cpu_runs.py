@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 RUN_TIMEOUT_S = 600
 
 
@@ -105,3 +107,11 @@ def sft(data_root: Path, work: Path, name: str, *overrides: str) -> Run:
     run.steps = read_metrics(metrics)
     assert run.returncode == 0, run.describe()
     return run
+
+
+def prepared_data_root(tmp_path_factory: pytest.TempPathFactory, task: str) -> Path:
+    """A fresh JUSTRL_DATA_DIR holding what `justrl-prep <task> --out ROOT/<task>` writes."""
+    root = tmp_path_factory.mktemp("data")
+    done = subprocess.run(["justrl-prep", task, "--out", str(root / task)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root

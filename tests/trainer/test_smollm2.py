@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cpu_runs import cpu_env, merge_actor, read_metrics, run_command, weights
+from cpu_runs import cpu_env, merge_actor, prepared_data_root, read_metrics, run_command, weights
 from justrl.metrics_file import attempt_files
 
 RUN_TIMEOUT_S = 1200
@@ -33,10 +33,7 @@ def smollm2() -> Path:
 
 @pytest.fixture(scope="module")
 def sums_data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    done = subprocess.run(["justrl-prep", "sums", "--out", str(root / "sums")], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return root
+    return prepared_data_root(tmp_path_factory, "sums")
 
 
 def test_prepared_folder_ends_turns_with_im_end(smollm2):
