@@ -9,12 +9,9 @@ from __future__ import annotations
 import difflib
 import importlib.resources
 import re
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import hydra
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
@@ -221,8 +218,3 @@ def parse_command_line(argv: list[str], kind: str, command: str, check_only: boo
     flags, overrides = split_hydra_flags(rest)
     return CommandLine(recipe, flags, overrides, compose_recipe(recipe, overrides))
 
-
-def run_under_hydra(command: str, line: CommandLine, task: Callable[[DictConfig], None]) -> None:
-    """Hand the checked command line to hydra.main, so Hydra's own flags (--cfg job --resolve) work."""
-    sys.argv = [command, "--config-name", line.recipe, *line.flags, hydra_search_path_override(), *line.overrides]
-    hydra.main(config_path=f"pkg://{RECIPES_PACKAGE}", config_name=None, version_base=None)(task)()

@@ -14,7 +14,8 @@ from omegaconf import DictConfig
 
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
-from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
+from justrl.config import ConfigError, LaunchError, parse_command_line
+from justrl.hydra_run import run_under_hydra
 
 COMMAND = "justrl-sft"
 CHECK_FLAG = "--check"
@@ -66,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         report = run_sft_checks(line.config)
         print_report(line.recipe, report, COMMAND)
         return 0 if report.ok else 1
-    run_under_hydra(COMMAND, line, functools.partial(_sft, recipe=line.recipe))
+    try:
+        run_under_hydra(COMMAND, line, functools.partial(_sft, recipe=line.recipe))
+    except ConfigError as exc:  # Hydra could not write its output folder
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -19,7 +19,8 @@ from justrl.checkpoints import CheckpointError
 from justrl.cli.check import print_report
 from justrl.cli.usage import render_help, wants_help
 from justrl.cpu.launch import check_vllm_rollout, is_cpu_run, prepare as prepare_cpu_run
-from justrl.config import ConfigError, LaunchError, parse_command_line, run_under_hydra
+from justrl.config import ConfigError, LaunchError, parse_command_line
+from justrl.hydra_run import run_under_hydra
 from justrl.metrics_file import place_metrics_file
 from justrl.preflight import run_checks
 from justrl.run_lock import RunFolderBusy, holding
@@ -140,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"justrl-train: error: {exc}", file=sys.stderr)
         return 2
-    run_under_hydra("justrl-train", line, functools.partial(_train, recipe=line.recipe))
+    try:
+        run_under_hydra("justrl-train", line, functools.partial(_train, recipe=line.recipe))
+    except ConfigError as exc:  # Hydra could not write its output folder
+        print(f"justrl-train: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

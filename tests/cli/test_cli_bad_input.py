@@ -230,6 +230,13 @@ AS_USER_CASES = [
      "error: data.train_files: {tiny}/sft/train.parquet has no readable 'turns' column of chat messages"),
     ("justrl-sft", ["recipe=tiny_cpu_sft", "trainer.default_local_dir={readonly}/sft"], None, 1,
      "error: trainer.default_local_dir={readonly}/sft: {readonly}, where it would be created, is not writable here"),
+    # Hydra's own output folder (hydra.run.dir), written before the command's code runs: a full disk, read-only
+    ("justrl-train", [*TINY_RL, "hydra.run.dir={scratch}/hydra_train"], "fsize", 2,
+     "justrl-train: error: Hydra's output folder {scratch}/hydra_train cannot be written: no space left (File too large); free space there"),
+    ("justrl-sft", ["recipe=tiny_cpu_sft", "hydra.run.dir={scratch}/hydra_sft"], "fsize", 2,
+     "justrl-sft: error: Hydra's output folder {scratch}/hydra_sft cannot be written: no space left (File too large); free space there"),
+    ("justrl-sft", ["recipe=tiny_cpu_sft", "hydra.run.dir={readonly}/hydra_sft"], None, 2,
+     "justrl-sft: error: Hydra's output folder {readonly}/hydra_sft cannot be written: not writable (Permission denied); run from"),
     # generation and grading: a model folder without weights, unreadable input, read-only output, a full disk
     ("justrl-eval", ["model={no_weights}", "engine.kind=transformers", "benchmarks=[TinyAdd]", "data_dir={tiny}", "out={scratch}/e1"], None, 2,
      "justrl-eval: model={no_weights} has no weights"),
