@@ -125,6 +125,7 @@ class CPUGenerationServer:
         from transformers import AutoModelForCausalLM, GenerationConfig
 
         from verl.utils.config import omega_conf_to_dataclass
+        from verl.utils.torch_dtypes import PrecisionType
         from verl.workers.config import HFModelConfig
 
         self.config = config
@@ -132,10 +133,11 @@ class CPUGenerationServer:
         self.replica_rank = replica_rank
         # As veRL seeds each vLLM replica's sampler: rollout.seed + replica rank.
         torch.manual_seed(config.seed + replica_rank)
-        # fp32, as cluster=cpu has the actor compute: the rollout's log-probs then match the actor's.
+        # veRL's `rollout.dtype`: cluster=cpu sets float32, the actor's compute dtype there, so the
+        # rollout's log-probs match the actor's; a recipe that has the actor compute in bf16 sets both.
         self.model = AutoModelForCausalLM.from_pretrained(
             self.model_config.local_path,
-            dtype=torch.float32,
+            dtype=PrecisionType.to_dtype(config.dtype),
             attn_implementation=self.model_config.override_config.get("attn_implementation", "sdpa"),
             trust_remote_code=self.model_config.trust_remote_code,
         ).eval()

@@ -107,6 +107,16 @@ def test_generate_batch_matches_transformers_and_returns_the_models_log_probs(ti
         assert torch.allclose(torch.tensor(log_probs), reference, atol=1e-4)
 
 
+@pytest.mark.parametrize("overrides,dtype", [([], torch.float32), (["actor_rollout_ref.rollout.dtype=bfloat16"], torch.bfloat16)])
+def test_rollout_server_computes_in_the_rollout_dtype(tiny_model_dir, overrides, dtype):
+    """cluster=cpu's fp32 by default; a recipe with a bf16 actor (smollm2_justtinker) sets bf16."""
+    from justrl.cpu.rollout import CPUGenerationServer
+
+    cfg = compose_recipe("tiny_cpu", [f"actor_rollout_ref.model.path={tiny_model_dir}", *overrides])
+    server = CPUGenerationServer(cfg.actor_rollout_ref.rollout, cfg.actor_rollout_ref.model, replica_rank=0)
+    assert {p.dtype for p in server.model.parameters()} == {dtype}
+
+
 def test_sampled_log_probs_are_over_the_temperature(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -226,12 +226,15 @@ def test_real_model_laptop_recipe_keeps_the_published_reward_and_monitor(key, ex
 
 def test_real_model_laptop_recipe_is_issue_22s_workload(composed):
     """SmolLM2's RL stage: the workload measured against TRL (8 prompts x 4, <= 96 tokens, lr 1e-5,
-    fp32, one update a batch), the rollout's log-probs taken as the old ones, the prepared model."""
+    one update a batch), bf16 compute over fp32 weights in actor, rollout and SFT, the rollout's
+    log-probs taken as the old ones, the prepared model."""
     cfg = composed("smollm2_justtinker")
     actor = cfg.actor_rollout_ref.actor
     assert (cfg.data.train_batch_size, cfg.actor_rollout_ref.rollout.n, cfg.data.max_response_length) == (8, 4, 96)
     assert (actor.optim.lr, actor.optim.lr_warmup_steps, actor.ppo_mini_batch_size) == (1e-5, 0, 8)
-    assert actor.fsdp_config.mixed_precision.param_dtype == "fp32"
+    precision = actor.fsdp_config.mixed_precision
+    assert (precision.param_dtype, precision.reduce_dtype, actor.fsdp_config.model_dtype) == ("bf16", "fp32", "fp32")
+    assert cfg.actor_rollout_ref.rollout.dtype == "bfloat16"
     assert cfg.algorithm.rollout_correction.bypass_mode is True
     assert cfg.actor_rollout_ref.model.path == f"{cfg.justrl.model_cache}/SmolLM2-135M-Instruct"
     assert cfg.justrl.model_prep == "justrl-prep smollm2"
@@ -239,6 +242,7 @@ def test_real_model_laptop_recipe_is_issue_22s_workload(composed):
     sft = composed("smollm2_justtinker_sft")
     assert sft.model.path == cfg.actor_rollout_ref.model.path
     assert (sft.data.train_batch_size, sft.trainer.total_training_steps, sft.optim.lr) == (16, 20, 5e-5)
+    assert (sft.engine.mixed_precision.param_dtype, sft.engine.mixed_precision.reduce_dtype) == ("bf16", "fp32")
     assert sft.data.train_files.endswith("sums/sft/train.parquet")
 
 
