@@ -134,7 +134,7 @@ def right_answer_probability(model_dir: Path, problems: Path) -> float:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
-    from data_prep.config import load_yaml
+    from justrl_common.config import load_yaml
     from data_prep.tiny import sft_answer
 
     think = load_yaml("data_prep.yaml")["tiny"]["sft_think"]

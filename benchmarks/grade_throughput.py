@@ -1,7 +1,7 @@
 """Grading throughput: responses graded per second per core, pool vs in-process baseline.
 
 Responses are synthesised around the real ground truths of the nine benchmark files (shipped in
-justrl/bundled): long reasoning followed by a correct boxed answer, an equivalent form, a wrong
+justrl_common/bundled): long reasoning followed by a correct boxed answer, an equivalent form, a wrong
 answer, or no answer at all (truncated) - the mix that sends a share of items through math-verify.
 
     python benchmarks/grade_throughput.py [--items 2000] [--workers 1 2]
@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from justrl import bundled
 from justrl.eval.grading import GradeTask, grade_all
+from justrl_common import bundled
 
 START_PROBE = GradeTask("so \\boxed{0.5}", "\\frac{1}{2}")
 FILLER = "We consider the cases in turn and simplify the expression step by step, checking each term. "

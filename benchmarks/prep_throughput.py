@@ -17,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from data_prep.layouts import write_dapo_layout
 
-from data_prep_layouts import write_dapo_layout  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DISTINCT = 17914
 FILLER = "A point moves on the plane so that its distance to the origin plus its distance to the line x = 4 stays constant. "

@@ -13,8 +13,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from justrl import bundled
-from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
+from data_prep.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
+from justrl_common import bundled
 from reward_fns.redundancy import analyze
 
 DEFAULT_BENCHMARKS = bundled.benchmarks_dir()

@@ -29,10 +29,10 @@ from pathlib import Path
 from tqdm import tqdm
 from verl.utils.reward_score.math_dapo import compute_score as verl_dapo
 
-from data_prep.config import load_yaml
-from justrl import bundled
+from data_prep.corpora import benchmark_problem_text, healthy_samples, loop_samples
+from justrl_common import bundled
+from justrl_common.config import load_yaml
 from reward_fns.adapter import compute_score
-from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples
 from reward_fns.format import has_boxed, has_think_block
 from reward_fns.redundancy import analyze, chunk_similarity, compression_published, ngram_published
 from reward_fns.verify import dapo, justtinker

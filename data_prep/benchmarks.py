@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch, write_json
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import extract_answer, with_suffix
 from data_prep.tokens import user_prompt_lengths
-from justrl import bundled
-from justrl.progress import progress_bar, say
+from justrl_common import bundled
+from justrl_common.config import load_yaml
+from justrl_common.progress import progress_bar, say
 
 EXTRACT_MODES = ("as_is", "last_boxed", "after_hashes")
 

@@ -7,10 +7,10 @@ import signal
 import sys
 from pathlib import Path
 
-from data_prep.config import load_yaml
-from data_prep.errors import PrepError
-from justrl.cli.usage import examples_epilog
-from justrl.progress import say
+from justrl_common.cli_help import examples_epilog
+from justrl_common.config import load_yaml
+from justrl_common.errors import InputError
+from justrl_common.progress import say
 
 
 def _positive_int(text: str) -> int:
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         _run(args)
-    except PrepError as exc:
+    except InputError as exc:  # a builder's PrepError or an unreadable settings file
         say(f"justrl-prep: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # an unwritable or misplaced --out, a full disk

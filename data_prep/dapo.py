@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.benchmarks import load_registry
-from data_prep.config import load_yaml
 from data_prep.decontam import decontam_file
 from data_prep.errors import PrepError
 from data_prep.output import RL_SCHEMA, ParquetSink, Summary, rl_batch
 from data_prep.sources import Source, column_values, open_source, require_text
 from data_prep.text import strip_wrapper, with_suffix
 from data_prep.tokens import user_prompt_lengths
-from justrl.progress import progress_bar, say
+from justrl_common.config import load_yaml
+from justrl_common.progress import progress_bar, say
 
 QUESTION = "prompt.0.content"
 ANSWER = "reward_model.ground_truth"

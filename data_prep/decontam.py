@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep.benchmarks import Registry, load_registry
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import write_json
 from data_prep.sources import column_values, open_source, path_type
 from data_prep.text import normalize_words
-from justrl.progress import progress_bar, say
+from justrl_common.config import load_yaml
+from justrl_common.progress import progress_bar, say
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""The one exception type the CLI turns into a one-line message and a non-zero exit."""
+"""The data builders' exception; justrl-prep turns it (and every other InputError) into one line."""
+
+from justrl_common.errors import InputError
 
 
-class PrepError(Exception):
-    """Bad input (file, column, option): the message names the value and what was expected."""
+class PrepError(InputError):
+    """Bad input to a builder (file, column, option): the message names the value and what was expected."""

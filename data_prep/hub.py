@@ -12,7 +12,7 @@ import re
 import socket
 from urllib.parse import urlsplit
 
-from data_prep.config import load_yaml
+from justrl_common.config import load_yaml
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # owner/name: how open_source and load_tokenizer tell a hub id from a local path.

@@ -18,13 +18,13 @@ from typing import Any
 import pyarrow as pa
 
 from data_prep.benchmarks import load_registry
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import SFT_SCHEMA, OutputSet, Summary, sft_batch
 from data_prep.sources import column_values, open_source, require_list_of, require_text
 from data_prep.text import last_boxed, with_suffix
 from data_prep.tokens import chat_lengths
-from justrl.progress import progress_bar, say
+from justrl_common.config import load_yaml
+from justrl_common.progress import progress_bar, say
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 

@@ -21,9 +21,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
-from justrl.progress import say
+from justrl_common.config import load_yaml
+from justrl_common.progress import say
 
 MARKER = "justrl_model.json"
 CACHE_ENV = "JUSTRL_MODEL_CACHE"

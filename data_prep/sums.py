@@ -16,10 +16,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.output import write_generated_rl, write_generated_sft, write_json
-from justrl.progress import say
+from justrl_common.config import load_yaml
+from justrl_common.progress import say
 
 Problem = tuple[int, ...]
 

@@ -17,8 +17,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from data_prep.config import load_yaml
 from data_prep.output import write_generated_rl, write_generated_sft, write_json
+from justrl_common.config import load_yaml
 
 MODEL_DIR = "model"
 

@@ -8,7 +8,7 @@ import pytest
 
 from cpu_runs import prepared_data_root
 from data_prep.tiny_model import build_model, build_tokenizer
-from justrl import bundled
+from justrl_common import bundled
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,11 +33,11 @@ def tiny_data_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def benchmarks_dir() -> Path:
-    """The nine real benchmark parquet files shipped in the package (justrl/bundled/benchmarks)."""
+    """The nine real benchmark parquet files shipped in the package (justrl_common/bundled/benchmarks)."""
     return bundled.benchmarks_dir()
 
 
 @pytest.fixture(scope="session")
 def histories_dir() -> Path:
-    """Recorded JustTinker per-step metrics shipped in the package (justrl/bundled/histories)."""
+    """Recorded JustTinker per-step metrics shipped in the package (justrl_common/bundled/histories)."""
     return bundled.histories_dir()

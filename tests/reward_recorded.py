@@ -69,7 +69,7 @@ def rewards(cases: list[tuple[str, str, str]], kwargs: dict) -> list[tuple[str, 
 
 
 def main() -> int:
-    from justrl import bundled
+    from justrl_common import bundled
 
     cases = response_sets(bundled.benchmarks_dir())
     record = {"sha256": digest(cases), **{name: rewards(cases, recipe_kwargs(*groups)) for name, groups in RECIPES.items()}}

@@ -45,7 +45,7 @@ def tiny_vllm_model(tmp_path_factory) -> Path:
 def data_dir(tmp_path_factory) -> Path:
     """AIME24 and AMC23 prepared from the copies shipped in the package by the real `justrl-prep` builder."""
     from data_prep.benchmarks import build_benchmarks
-    from justrl import bundled
+    from justrl_common import bundled
 
     out = tmp_path_factory.mktemp("data")
     build_benchmarks(out / "benchmarks", bundled.benchmarks_dir(), names=["AIME24", "AMC23"])

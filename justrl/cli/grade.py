@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from justrl.cli.usage import examples_epilog
 from justrl.eval.results import GradeInputError, grade_dir
+from justrl_common.cli_help import examples_epilog
 
 
 def _defaults() -> dict:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from justrl.cli.usage import examples_epilog
 from justrl.health.config import HealthConfigError, load_health_config, packaged_rule_sets
 from justrl.health.history import HistoryError, load_history
 from justrl.health.monitor import HealthMonitor
 from justrl.health.replay import replay
 from justrl.health.rules import RuleError
+from justrl_common.cli_help import examples_epilog
 
 
 def build_parser() -> argparse.ArgumentParser:

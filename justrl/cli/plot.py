@@ -10,7 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from justrl.cli.usage import examples_epilog
 from justrl.health.config import HealthConfigError, load_health_config
 from justrl.health.history import HistoryError, load_history
 from justrl.health.monitor import HealthMonitor
@@ -18,6 +17,7 @@ from justrl.health.plot import plot_run
 from justrl.health.replay import replay
 from justrl.health.rules import RuleError
 from justrl.metrics_file import attempt_files
+from justrl_common.cli_help import examples_epilog
 
 
 def resolve_run(run: str) -> Path:

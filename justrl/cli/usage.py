@@ -11,7 +11,7 @@ import textwrap
 
 import yaml
 
-from data_prep.config import load_yaml
+from justrl_common.cli_help import examples_epilog, help_specs
 
 HELP_FLAGS = ("--help", "-h")
 WIDTH = 100
@@ -19,12 +19,6 @@ WIDTH = 100
 
 def wants_help(argv: list[str]) -> bool:
     return any(arg in HELP_FLAGS for arg in argv)
-
-
-def help_specs() -> dict[str, dict]:
-    """configs/cli_help.yaml: per command, its usage, purpose, groups, common keys and examples
-    (read without Hydra, so the argparse commands' --help stays instant)."""
-    return load_yaml("cli_help.yaml")
 
 
 def recipes_of_kind(kind: str) -> list[str]:
@@ -54,11 +48,6 @@ def _benchmarks() -> dict[str, str]:
         "the nine (all)": ", ".join(f"{s.name} (N={s.samples})" for s in registry.benchmarks.values()),
         "extras": ", ".join(registry.extras) + " (small experiments; not in the JustRL table)",
     }
-
-
-def examples_epilog(command: str) -> str:
-    """The examples of an argparse command, for its parser's epilog (RawDescriptionHelpFormatter)."""
-    return "\n".join(["examples:", *(f"  {example}" for example in help_specs()[command]["examples"])])
 
 
 def render_help(command: str) -> str:

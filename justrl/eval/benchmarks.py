@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from data_prep.benchmarks import Registry, load_registry
-from data_prep.errors import PrepError
+from justrl_common.errors import InputError
 
 
 class EvalInputError(ValueError):
@@ -36,7 +36,7 @@ def registry() -> Registry:
     """The benchmark registry, with its errors turned into evaluation errors."""
     try:
         return load_registry()
-    except PrepError as exc:
+    except InputError as exc:
         raise EvalInputError(str(exc)) from exc
 
 

@@ -19,7 +19,7 @@ from justrl.eval.engine import Completion, GenerationEngine, SamplingSpec
 from justrl.atomic import write_text_atomic
 from justrl.eval.records import ResumeMismatch, append_records, make_record, open_for_resume
 from justrl.loop_control import save_requested
-from justrl.progress import progress_bar, say
+from justrl_common.progress import progress_bar, say
 
 MANIFEST = "run.json"
 

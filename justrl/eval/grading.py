@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 from pebble import ProcessPool
 
-from justrl.progress import progress_bar
+from justrl_common.progress import progress_bar
 from reward_fns import mathverify_pool, mathverify_worker
 from reward_fns.verify import VERIFIERS
 

@@ -18,7 +18,7 @@ from justrl.eval.grading import Grade, GradeTask, grade_all
 from justrl.eval.metrics import summarize
 from justrl.eval.records import ReadResult, read_records
 from justrl.eval.tables import PAPER_AVG, load_published, markdown, published_for, table_rows
-from justrl.progress import say
+from justrl_common.progress import say
 
 GRADES_DIR = "grades"
 

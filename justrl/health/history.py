@@ -116,7 +116,7 @@ def _columns(
 
 
 def read_columns(path: Path, notes: list[str] | None = None) -> History:
-    """A column-oriented history (justrl/bundled/histories): per-step columns plus `eval_*` columns;
+    """A column-oriented history (justrl_common/bundled/histories): per-step columns plus `eval_*` columns;
     how short columns were aligned is appended to `notes`."""
     notes = [] if notes is None else notes
     try:

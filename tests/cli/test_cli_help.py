@@ -13,8 +13,9 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from justrl.cli.eval import load_config
-from justrl.cli.usage import help_specs, recipes_of_kind
+from justrl.cli.usage import recipes_of_kind
 from justrl.config import available_recipes, compose_recipe, group_options, parse_command_line, recipe_kind
+from justrl_common.cli_help import help_specs
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import termios
 
-from justrl.progress import LineProgress
+from justrl_common.progress import LineProgress
 
 BAR_AND_LINE = """
-from justrl.progress import progress_bar, say
+from justrl_common.progress import progress_bar, say
 with progress_bar(total=3, desc="work", unit="step") as bar:
     bar.update(1)
     say("hello from the job")

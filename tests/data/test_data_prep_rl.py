@@ -17,10 +17,10 @@ from data_prep.benchmarks import build_benchmarks, load_registry
 from data_prep.cli import main
 from data_prep.dapo import build_dapo
 from data_prep.errors import PrepError
+from data_prep.layouts import DAPO_PREFIX, DAPO_SUFFIX, write_dapo_layout
 from data_prep.output import ParquetSink, RL_SCHEMA, rl_batch
 from data_prep.text import after_hashes, last_boxed, strip_boxed, strip_wrapper
 from data_prep.tokens import load_tokenizer
-from data_prep_layouts import DAPO_PREFIX, DAPO_SUFFIX, write_dapo_layout
 
 SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 COUNTS = {"AIME24": 30, "AIME25": 30, "AMC23": 40, "MATH-500": 500, "Minerva": 272,

@@ -12,9 +12,9 @@ from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
 
 from data_prep.cli import main
 from data_prep.errors import PrepError
+from data_prep.layouts import write_openr1_layout
 from data_prep.openr1 import build_openr1_sft, format_problem
 from data_prep.tokens import load_tokenizer
-from data_prep_layouts import write_openr1_layout
 
 SUFFIX = "\n\nPlease reason step by step, and put your final answer within \\boxed{}."
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from data_prep.config import load_yaml
 from data_prep.errors import PrepError
 from data_prep.smollm2 import is_prepared, prepare_smollm2, smollm2_dir
 from data_prep.sums import build_sums, worked_answer
+from justrl_common.config import load_yaml
 
 
 def _problems(frame: pd.DataFrame, key: str = "prompt") -> list[tuple[int, ...]]:

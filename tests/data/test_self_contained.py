@@ -27,9 +27,9 @@ def test_wheel_ships_every_bundled_file(tmp_path):
     )
     (wheel,) = tmp_path.glob("justrl-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    bundled = tracked("justrl/bundled")
+    bundled = tracked("justrl_common/bundled")
     assert len([p for p in bundled if p.endswith("test.parquet")]) == 9
-    assert "justrl/bundled/histories/exp001_collapse.json" in bundled
+    assert "justrl_common/bundled/histories/exp001_collapse.json" in bundled
     assert sorted(set(bundled) - shipped) == []
 
 

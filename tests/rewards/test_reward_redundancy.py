@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reward_fns.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
+from data_prep.corpora import benchmark_problem_text, healthy_samples, loop_samples, package_docs_text
 from reward_fns.grams import SPACE, previous_occurrence, word_ids
 from reward_fns.redundancy import analyze, chunk_similarity, codes, penalty
 

@@ -1,4 +1,5 @@
-"""Writers for input files in the public datasets' exact column layouts (no hub access in tests).
+"""Writers for files in the public datasets' exact column layouts, so that the tests and
+benchmarks/prep_throughput.py feed the builders the real shapes without the hub.
 
 DAPO-Math-17k (BytedTsinghua-SIA/DAPO-Math-17k, dataset card features): data_source (string),
 prompt (list of {content, role}), ability (string), reward_model {ground_truth, style},

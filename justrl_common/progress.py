@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from data_prep.config import load_yaml
+from justrl_common.config import load_yaml
 
 
 def say(message: str, file: TextIO | None = None) -> None:

@@ -1,4 +1,7 @@
-"""Read the YAML files that hold every data-prep setting (configs/ ships as package justrl.configs)."""
+"""Read the project's YAML settings files (configs/, shipped as the data package justrl.configs).
+
+The configs folder is data, not code: reading it through importlib.resources imports nothing of
+justrl but its package markers, so this module stays below every other package."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from data_prep.errors import PrepError
+from justrl_common.errors import InputError
 
 
 def load_yaml(name: str, path: Path | None = None) -> dict[str, Any]:
@@ -21,9 +24,9 @@ def load_yaml(name: str, path: Path | None = None) -> dict[str, Any]:
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise PrepError(f"config file {source} not found") from exc
+        raise InputError(f"config file {source} not found") from exc
     except yaml.YAMLError as exc:
-        raise PrepError(f"config file {source} is not valid YAML: {exc}") from exc
+        raise InputError(f"config file {source} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise PrepError(f"config file {source}: expected a mapping at top level, got {type(data).__name__}")
+        raise InputError(f"config file {source}: expected a mapping at top level, got {type(data).__name__}")
     return data
