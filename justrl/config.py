@@ -18,6 +18,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from justrl.overrides import override_key, override_value
+
 RECIPES_PACKAGE = "justrl.recipes"
 CONFIGS_PACKAGE = "justrl.configs"
 SEARCH_PATH = ["pkg://verl.trainer.config", f"pkg://{CONFIGS_PACKAGE}"]
@@ -53,8 +55,8 @@ def split_recipe(argv: list[str]) -> tuple[str, list[str]]:
     recipe = None
     rest = []
     for arg in argv:
-        if arg.startswith("recipe="):
-            recipe = arg.split("=", 1)[1]
+        if override_key(arg) == "recipe":
+            recipe = override_value([arg], "recipe")
         else:
             rest.append(arg)
     names = available_recipes()
@@ -106,14 +108,10 @@ def compose_recipe(recipe: str, overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def _override_key(override: str) -> str:
-    return override.lstrip("+").split("=", 1)[0]
-
-
 def _is_value_override(override: str) -> bool:
     """`a.b=1` sets a value; `cluster=gpu_1`, `~/health` and `hydra.*` choose or drop configs."""
-    key = _override_key(override)
-    return "=" in override and "." in key and not override.startswith(("~", "hydra.")) and "@" not in key
+    key = override_key(override)
+    return key is not None and "." in key and not override.startswith(("~", "hydra.")) and "@" not in key
 
 
 def _compose(recipe: str, overrides: list[str]) -> DictConfig:
@@ -165,7 +163,7 @@ _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number"}
 def _check_override_types(base: DictConfig, cfg: DictConfig, overrides: list[str]) -> None:
     """Catch `data.train_batch_size=abc`: YAML nodes are untyped, so Hydra would accept it."""
     for override in overrides:
-        key = _override_key(override)
+        key = override_key(override)
         expected = OmegaConf.select(base, key, throw_on_missing=False)
         got = OmegaConf.select(cfg, key, throw_on_missing=False)
         expected_type = type(expected)

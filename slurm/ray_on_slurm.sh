@@ -84,31 +84,25 @@ die() {
 
 # --- Hydra overrides -------------------------------------------------------------------------
 
-# The key of a Hydra override: `++trainer.nnodes=4` -> trainer.nnodes.
-override_key() {
-  local key=${1%%=*}
-  key=${key#++}
-  key=${key#+}
-  key=${key#\~}
-  printf '%s' "$key"
+# OVERRIDE_VALUES[key]: the value the arguments' last override of key sets, quotes stripped, as
+# justrl.overrides reads them (the one parser of key=value overrides: justrl/config.py and the smoke
+# jobs use it too), so the run name and the keys added below agree with what the command receives.
+declare -gA OVERRIDE_VALUES=()
+read_overrides() {
+  local -a fields
+  local i
+  mapfile -t -d '' fields < <(python -m justrl.overrides "$@")
+  wait $! || die 2 "python -m justrl.overrides could not read the overrides: activate the environment justrl is installed in (slurm/env.sh)"
+  OVERRIDE_VALUES=()
+  for ((i = 0; i + 1 < ${#fields[@]}; i += 2)); do
+    OVERRIDE_VALUES[${fields[i]}]=${fields[i + 1]}
+  done
 }
 
-# Prints the value of the last override of KEY among the remaining arguments, without surrounding
-# quotes; fails when none sets it.
+# Prints the value of KEY among the overrides read last; fails when none sets it.
 override_value() {
-  local key=$1 arg value found=1
-  shift
-  for arg in "$@"; do
-    if [[ $arg == *=* && $(override_key "$arg") == "$key" ]]; then
-      value=${arg#*=}
-      found=0
-    fi
-  done
-  [[ $found == 0 ]] || return 1
-  if [[ $value =~ ^\'(.*)\'$ || $value =~ ^\"(.*)\"$ ]]; then
-    value=${BASH_REMATCH[1]}
-  fi
-  printf '%s' "$value"
+  [[ -v OVERRIDE_VALUES[$1] ]] || return 1
+  printf '%s' "${OVERRIDE_VALUES[$1]}"
 }
 
 has_override() {
@@ -119,8 +113,9 @@ has_override() {
 # else the job kind; filesystem-safe.
 run_name() {
   local name model
-  if ! name=$(override_value trainer.experiment_name "$@") && ! name=$(override_value recipe "$@"); then
-    if model=$(override_value model "$@"); then
+  read_overrides "$@"
+  if ! name=$(override_value trainer.experiment_name) && ! name=$(override_value recipe); then
+    if model=$(override_value model); then
       model=${model%/}
       name=${model##*/}
     else
@@ -227,15 +222,16 @@ build_overrides() {
   local nodes=$1 gpus=$2
   shift 2
   OVERRIDES=("$@")
+  read_overrides "$@"
   if [[ $JUSTRL_ALLOCATION_OVERRIDES == 1 ]]; then
-    has_override trainer.nnodes "$@" || OVERRIDES+=("trainer.nnodes=$nodes")
-    if [[ $gpus -gt 0 ]] && ! has_override trainer.n_gpus_per_node "$@"; then
+    has_override trainer.nnodes || OVERRIDES+=("trainer.nnodes=$nodes")
+    if [[ $gpus -gt 0 ]] && ! has_override trainer.n_gpus_per_node; then
       OVERRIDES+=("trainer.n_gpus_per_node=$gpus")
     fi
   fi
   if [[ $JUSTRL_RESUME_OVERRIDES == 1 ]]; then
-    has_override trainer.resume_mode "$@" || OVERRIDES+=("trainer.resume_mode=auto")
-    has_override trainer.default_local_dir "$@" || OVERRIDES+=("trainer.default_local_dir=$JUSTRL_RUN_DIR/checkpoints")
+    has_override trainer.resume_mode || OVERRIDES+=("trainer.resume_mode=auto")
+    has_override trainer.default_local_dir || OVERRIDES+=("trainer.default_local_dir=$JUSTRL_RUN_DIR/checkpoints")
   fi
 }
 

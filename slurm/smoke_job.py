@@ -22,20 +22,10 @@ from pathlib import Path
 
 import ray
 
+from justrl.overrides import override_value
+
 TRACKER_FILE = "latest_checkpointed_iteration.txt"
 NODE_RESOURCE_PREFIX = "slurm_node:"
-
-
-def override_value(overrides: list[str], key: str) -> str | None:
-    """The value of the last override of `key` (with or without + / ++), quotes stripped."""
-    value = None
-    for arg in overrides:
-        name, sep, rest = arg.partition("=")
-        if sep and name.lstrip("+~") == key:
-            value = rest
-    if value and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    return value
 
 
 def latest_step(checkpoint_dir: Path) -> int:

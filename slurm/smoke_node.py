@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
-from smoke_job import override_value
 
+from justrl.overrides import override_value
 from justrl.sft.launch import torchrun_command
 
 PREFIX = "smoke-node:"

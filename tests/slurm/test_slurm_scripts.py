@@ -36,7 +36,8 @@ def bootstrap(snippet: str, *args: str) -> str:
         "set -euo pipefail; JUSTRL_JOB_KIND=train JUSTRL_ALLOCATION_OVERRIDES=1 JUSTRL_RESUME_OVERRIDES=1; "
         f"JUSTRL_RUN_DIR=/runs/r; source {SLURM / 'ray_on_slurm.sh'}; {snippet}"
     )
-    return subprocess.run(["bash", "-c", code, "bash", *args], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the python with justrl
+    return subprocess.run(["bash", "-c", code, "bash", *args], capture_output=True, text=True, check=True, env=env).stdout
 
 
 def test_scripts_are_shellcheck_clean():
@@ -143,7 +144,19 @@ def test_smoke_checkpoints_are_what_verl_resumes_from(tmp_path):
     smoke.save_checkpoint(tmp_path, 7)
     assert find_latest_ckpt_path(str(tmp_path)) == str(tmp_path / "global_step_7")
     assert smoke.latest_step(tmp_path) == 7
-    assert smoke.override_value(["trainer.default_local_dir=/a", "+trainer.default_local_dir='/b c'"], "trainer.default_local_dir") == "/b c"
+
+
+def test_the_bootstrap_and_the_smoke_jobs_read_overrides_with_justrl_overrides():
+    """One parser of key=value overrides: justrl.overrides, which the bootstrap calls (python -m) and
+    the smoke jobs and justrl.config import."""
+    from justrl.overrides import override_value, override_values
+
+    args = ["trainer.default_local_dir=/a", "+trainer.default_local_dir='/b c'", "~trainer.x=1", "--cfg", "a=b=c", "trainer.resume_mode="]
+    assert override_values(args) == {"trainer.default_local_dir": "/b c", "trainer.x": "1", "a": "b=c", "trainer.resume_mode": ""}
+    keys = "trainer.default_local_dir a trainer.resume_mode"
+    snippet = f'read_overrides "$@"; for k in {keys}; do printf "%s|" "$(override_value $k)"; done; has_override trainer.nnodes || echo unset'
+    assert bootstrap(snippet, *args) == "/b c|b=c||unset\n"
+    assert load("smoke_job").override_value is override_value
 
 
 def test_save_on_term_keeps_term_from_the_command_and_its_children_and_asks_for_a_save(tmp_path):
