@@ -95,6 +95,9 @@ def trl_settings(recipe: str, overrides: list[str], settings: dict[str, Any], mo
     if bool(cfg.actor_rollout_ref.model.enable_gradient_checkpointing) != settings["trl"]["gradient_checkpointing"]:
         gaps.append(f"gradient checkpointing: ours {cfg.actor_rollout_ref.model.enable_gradient_checkpointing}, "
                     f"TRL {settings['trl']['gradient_checkpointing']} (trl_peer.yaml)")
+    ours_dtype = actor.fsdp_config.mixed_precision.param_dtype
+    if ours_dtype != settings["trl"]["compute_dtype"]:
+        gaps.append(f"compute dtype: ours {ours_dtype} over fp32 weights, TRL {settings['trl']['compute_dtype']} (trl_peer.yaml)")
     if actor.use_kl_loss or cfg.algorithm.use_kl_in_reward:
         raise PeerError("our recipe uses a KL term; expected none (TRL runs with beta 0 here)")
     if int(actor.ppo_mini_batch_size) != int(cfg.data.train_batch_size):

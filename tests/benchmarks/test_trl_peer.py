@@ -38,3 +38,16 @@ def test_last_line_is_our_step_time_and_peak_memory_over_trls():
     ours = {"seconds": {"step": 61.2}, "peak_bytes": 9 * 2**30}
     trl = {"seconds": {"step": 40.8}, "peak_bytes": 6 * 2**30}
     assert trl_peer.ratio_line(ours, trl) == "justrl/TRL: step time 1.50x, peak memory 1.50x"
+
+
+def test_trls_run_is_read_from_our_recipe_and_the_differences_are_named(tmp_path):
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("trl_peer", SCRIPT)
+    trl_peer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trl_peer)
+    settings = yaml.safe_load((ROOT / "benchmarks" / "trl_peer.yaml").read_text())
+    run, gaps = trl_peer.trl_settings("smollm2_justtinker", [], settings, tmp_path / "model", tmp_path / "out", 0, 3)
+    assert (run["prompts_per_step"], run["samples_per_prompt"], run["max_response_length"], run["lr"]) == (8, 4, 96, 1e-5)
+    assert (run["clip_low"], run["clip_high"], run["loss_type"], run["gradient_checkpointing"]) == (0.2, 0.28, "dapo", False)
+    assert gaps == ["compute dtype: ours bf16 over fp32 weights, TRL fp32 (trl_peer.yaml)"]
