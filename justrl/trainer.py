@@ -13,7 +13,7 @@ from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from justrl import checkpoints
 from justrl.cpu.launch import is_cpu_run
-from justrl.health import trainer_wiring as health
+from justrl.health.trainer_wiring import build_health_callback
 from justrl.justtinker_advantage import add_step_metrics as add_advantage_metrics
 from justrl.loop_control import honour_save_request
 from justrl.reward_log import after_compute_metrics as add_reward_term_metrics
@@ -34,6 +34,7 @@ class JustRLTrainer(PPOTrainerSync):
         if is_cpu_run(config):
             import justrl.cpu.rollout  # noqa: F401  (registers rollout.name=justrl_cpu in this process)
         super().__init__(config)
+        self.health_callback = build_health_callback(self.config)
 
     def _init_resource_pool_mgr(self):
         super()._init_resource_pool_mgr()
@@ -66,11 +67,11 @@ class JustRLTrainer(PPOTrainerSync):
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
         add_reward_term_metrics(self, batch, metrics, global_steps)
-        health.after_compute_metrics(self, batch, metrics, global_steps)
+        self.health_callback.after_compute_metrics(self, batch, metrics, global_steps)
 
     def _val_metrics_update(self, data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs):
         metrics = super()._val_metrics_update(data_sources, sample_uids, reward_extra_infos_dict, sample_turns, **kwargs)
-        health.add_validation_metrics(self, data_sources, reward_extra_infos_dict, metrics)
+        self.health_callback.add_validation_metrics(self, data_sources, reward_extra_infos_dict, metrics)
         return metrics
 
     # --- checkpoints (justrl.checkpoints): a marker written last says a save is complete, and a run
@@ -78,7 +79,7 @@ class JustRLTrainer(PPOTrainerSync):
 
     def _save_checkpoint(self):
         super()._save_checkpoint()
-        health.after_save_checkpoint(self)
+        self.health_callback.after_save_checkpoint(self)
         checkpoints.mark_complete(self.config.trainer.default_local_dir, self.global_steps)
         checkpoints.note_saved_step(self, self.global_steps)
 
@@ -86,14 +87,14 @@ class JustRLTrainer(PPOTrainerSync):
         plan = checkpoints.planned_resume(self.config)
         with checkpoints.resume_from(self.config, plan) if plan is not None else contextlib.nullcontext():
             super()._load_checkpoint()
-            health.after_load_checkpoint(self)
+            self.health_callback.after_load_checkpoint(self)
         checkpoints.note_saved_step(self, self.global_steps)
 
     def on_train_begin(self):
         super().on_train_begin()
-        health.on_train_begin(self)
+        self.health_callback.on_train_begin(self)
 
     def on_train_end(self):
         save_last_step(self, checkpoints.last_saved_step(self))  # the loop ended on the data (justrl.run_length)
         super().on_train_end()
-        health.on_train_end(self)
+        self.health_callback.on_train_end(self)

@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from justrl.config import compose_recipe
-from justrl.health import trainer_wiring
+from justrl.health.trainer_wiring import HealthCallback, build_health_callback
 from justrl.health.trainer_hooks import read_stop_record
 
 OVERRIDDEN = ["_compute_metrics", "_val_metrics_update", "_save_checkpoint", "_load_checkpoint", "on_train_begin", "on_train_end", "on_step_end"]
@@ -36,7 +36,7 @@ def test_overrides_match_verl_signatures(trainer):
 
 
 def test_validation_then_early_stop_in_a_real_trainer(trainer, capsys):
-    health = trainer_wiring.health_of(trainer)
+    health = trainer.health_callback.health
     assert health.monitor.early_stop.enabled and health.max_response_length == 1024
     trainer.global_steps = 0
     infos = {
@@ -62,10 +62,19 @@ def test_validation_then_early_stop_in_a_real_trainer(trainer, capsys):
     trainer.total_training_steps = 1000
     stop = health.observe(5, {"justrl/thinking_rate": 0.3})
     assert stop is not None and stop.step == 5
-    trainer_wiring.stop_early(trainer, stop)  # step 5 is a save_freq step: veRL already saved it
+    trainer.health_callback.stop_early(trainer, stop)  # step 5 is a save_freq step: veRL already saved it
     assert trainer.total_training_steps == 5  # veRL's `while global_steps <= total_training_steps` ends
     trainer.global_steps = 6  # veRL counts the step done before it checks the loop's condition
     trainer.on_train_end()
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "[justrl health] EARLY STOP at step 5: health rules fired on 3 consecutive steps (now: thinking_rate_low)"
     assert read_stop_record(trainer.config.trainer.default_local_dir)["step"] == 5
+
+
+def test_with_the_monitor_off_the_trainer_holds_a_callback_that_does_nothing(tmp_path):
+    cfg = compose_recipe("smoke_1gpu", ["justrl.health.enabled=false", f"trainer.default_local_dir={tmp_path}"])
+    callback = build_health_callback(cfg)
+    assert type(callback) is HealthCallback and callback.health is None
+    metrics = {"val-core/AIME24/acc/mean@1": 1.0}
+    callback.add_validation_metrics(None, ["AIME24"], {"acc": [True], "score": [1.0]}, metrics)
+    assert metrics == {"val-core/AIME24/acc/mean@1": 1.0}
