@@ -17,7 +17,7 @@ cpu_pipeline.yaml's smollm2 entry).
 
 Printed for each: seconds a step by phase (ours: veRL's timing_s metrics, the step without its
 checkpoint save; TRL: its generate, no-grad log-prob and training-step methods timed by
-benchmarks/trl_grpo.py), peak memory (the PSS of the run's process group, cpu_pipeline.PeakMemory),
+benchmarks/trl_grpo.py), peak memory (the PSS of the run's processes, Ray's workers included; cpu_pipeline.PeakMemory),
 held-out accuracy; the last line is `justrl/TRL: step time X.XXx, peak memory Y.YYx`.
 
     python benchmarks/trl_peer.py [--steps 3] [--model DIR] [--seed 0] [--work DIR] [--eval-limit K]
