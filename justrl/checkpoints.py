@@ -3,15 +3,16 @@
 veRL 0.9.1 resumes from the step its tracker (`latest_checkpointed_iteration.txt`) names and trains
 from scratch when that folder is gone, so a deleted or half-written latest checkpoint, or an empty
 tracker (a kill while veRL rewrites it in place), restarted a run at step 0 over its own earlier
-checkpoints. Here a checkpoint is *complete* when JustRLTrainer wrote `justrl_complete.json` into it,
+checkpoints. Here a checkpoint is *complete* when JustRLTrainer (or justrl-sft's trainer) wrote `justrl_complete.json` into it,
 last, after veRL's whole save (model, optimizer, data state, tracker) and the health state, and its
-`actor/` folder is still there (veRL's `max_actor_ckpt_to_keep` empties old ones). A run resumes from
+model shards are still there (`actor/` for the RL trainer, which veRL's `max_actor_ckpt_to_keep`
+empties; the step folder itself for veRL's SFT trainer: `Layout`). A run resumes from
 the newest complete checkpoint (the tracker only vouches for checkpoints from before the marker)
 and says in one line which newer folders, or which broken tracker, it passed over; a folder of checkpoints none of which is
 complete is refused, never trained over.
 
 Checkpoints written before the marker existed: one without the marker counts as complete when it is
-older than every marked checkpoint of its folder, its `actor/` and `data.pt` exist, and the tracker
+older than every marked checkpoint of its folder, its model shards and data state exist, and the tracker
 names it or a later step (veRL writes the tracker only after a whole save). With an unreadable
 tracker such a folder is refused with the line that fixes it.
 """
@@ -37,6 +38,21 @@ STEP_FOLDER = re.compile(r"global_step_(\d+)")
 
 class CheckpointError(Exception):
     """A run folder whose checkpoints cannot be resumed safely; the message is the one line to show."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a trainer's checkpoint keeps its model shards and its data-loader state: the RL trainer
+    under `actor/` (veRL's `max_actor_ckpt_to_keep` empties it), veRL's SFT trainer in the step folder
+    itself (its `max_ckpt_to_keep` removes the whole folder)."""
+
+    model: str  # what to call the model shards in a message
+    model_glob: str
+    data_file: str
+
+
+RL_LAYOUT = Layout("actor/", "actor/*", "data.pt")
+SFT_LAYOUT = Layout("model shards (model_world_size_*)", "model_world_size_*", "data_0.pt")
 
 
 def step_folders(run_dir: str | Path) -> dict[int, Path]:
@@ -72,10 +88,9 @@ def read_tracker(run_dir: str | Path) -> tuple[int | None, str | None]:
     return None, f"{path.name} is {'empty' if not text else f'garbled ({text[:20]!r})'}"
 
 
-def _missing_part(folder: Path) -> str | None:
-    actor = folder / "actor"
-    if not actor.is_dir() or not any(actor.iterdir()):
-        return "its actor/ is missing or empty"
+def _missing_part(folder: Path, layout: Layout) -> str | None:
+    if not any(folder.glob(layout.model_glob)):
+        return f"its {layout.model} is missing or empty"
     return None
 
 
@@ -97,7 +112,7 @@ class ResumePlan:
         return f"resuming from {self.folder}, the newest complete checkpoint; passed over: {'; '.join(self.skipped)}"
 
 
-def plan_resume(run_dir: str | Path) -> ResumePlan:
+def plan_resume(run_dir: str | Path, layout: Layout = RL_LAYOUT) -> ResumePlan:
     """The newest complete checkpoint to resume from (step None: nothing to resume, start at step 0).
 
     Raises CheckpointError when checkpoints exist but none is complete: starting over would write
@@ -115,7 +130,7 @@ def plan_resume(run_dir: str | Path) -> ResumePlan:
     first_marked = min(marked, default=None)
     for step in sorted(folders, reverse=True):
         folder = folders[step]
-        reason = _incomplete_reason(folder, step, tracked, first_marked)
+        reason = _incomplete_reason(folder, step, tracked, first_marked, layout)
         if reason is None:
             plan.step = step
             return plan
@@ -130,8 +145,8 @@ def plan_resume(run_dir: str | Path) -> ResumePlan:
     return plan
 
 
-def _incomplete_reason(folder: Path, step: int, tracked: int | None, first_marked: int | None) -> str | None:
-    missing = _missing_part(folder)
+def _incomplete_reason(folder: Path, step: int, tracked: int | None, first_marked: int | None, layout: Layout) -> str | None:
+    missing = _missing_part(folder, layout)
     if (folder / MARKER).is_file():
         return missing
     if first_marked is not None and step > first_marked:
@@ -140,12 +155,12 @@ def _incomplete_reason(folder: Path, step: int, tracked: int | None, first_marke
         return f"has no {MARKER} and the tracker cannot vouch for it (a checkpoint from before justrl marked complete ones)"
     if step > tracked:
         return f"has no {MARKER} and is newer than the tracker's step {tracked}"
-    if missing is None and not (folder / "data.pt").is_file():
-        missing = "its data.pt is missing"
+    if missing is None and not (folder / layout.data_file).is_file():
+        missing = f"its {layout.data_file} is missing"
     return missing
 
 
-def check_resume_path(path: str | Path) -> None:
+def check_resume_path(path: str | Path, layout: Layout = RL_LAYOUT) -> None:
     """trainer.resume_from_path names a folder that a run may resume from."""
     folder = Path(path).absolute()
     if not folder.is_dir():
@@ -156,7 +171,8 @@ def check_resume_path(path: str | Path) -> None:
     tracked, _ = read_tracker(folder.parent)
     first_marked = min((s for s, f in step_folders(folder.parent).items() if (f / MARKER).is_file()), default=None)
     # The user chose this one: an unmarked legacy folder is trusted as far as veRL would trust it.
-    reason = _incomplete_reason(folder, int(match.group(1)), tracked if tracked is not None else int(match.group(1)), first_marked)
+    step = int(match.group(1))
+    reason = _incomplete_reason(folder, step, tracked if tracked is not None else step, first_marked, layout)
     if reason:
         raise CheckpointError(f"trainer.resume_from_path={path} is not a complete checkpoint: it {reason}; pick another global_step_N")
 
@@ -186,6 +202,30 @@ def resume_from(trainer_config: DictConfig, plan: ResumePlan) -> Iterator[None]:
     finally:
         with open_dict(trainer_config):
             section.resume_mode, section.resume_from_path = saved
+
+
+def checked_resume(cfg: DictConfig, layout: Layout = RL_LAYOUT) -> ResumePlan | None:
+    """What a run of `cfg` starts from, by its trainer.resume_mode: for auto the plan; None for
+    resume_path (its folder checked complete) and for disable (checked to write over nothing).
+
+    Raises CheckpointError when starting would write over checkpoints (none complete, or
+    resume_mode=disable in a folder that holds some) or trainer.resume_from_path is not complete.
+    """
+    run_dir = os.path.abspath(cfg.trainer.default_local_dir)
+    mode = cfg.trainer.resume_mode
+    if mode == "resume_path":
+        check_resume_path(cfg.trainer.resume_from_path, layout)
+        return None
+    if mode == "disable":
+        folders = step_folders(run_dir)
+        if folders:
+            raise CheckpointError(
+                f"trainer.resume_mode=disable would train from step 0 over {run_dir}'s "
+                f"{', '.join(f.name for f in folders.values())}; use a new trainer.default_local_dir, "
+                f"or resume with trainer.resume_mode=auto"
+            )
+        return None
+    return plan_resume(run_dir, layout)
 
 
 def planned_resume(cfg: DictConfig) -> ResumePlan | None:

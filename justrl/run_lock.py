@@ -1,6 +1,6 @@
 """One run at a time in a run folder.
 
-Two `justrl-train` processes in one folder (a double `sbatch`, a requeue racing a manual rerun) both
+Two `justrl-train` (or `justrl-sft`) processes in one folder (a double `sbatch`, a requeue racing a manual rerun) both
 write `global_step_N/` and the metrics file. The first takes `<run folder>/justrl.lock` (its host,
 pid and Slurm job id) for as long as it runs; the second refuses in one line naming the holder. A lock whose holder is gone is taken over: the holder's pid no longer
 runs on this host, or the holder is this very Slurm job (SLURM_JOB_ID: Slurm requeued it, so the
@@ -125,10 +125,12 @@ def acquire(run_dir: str | Path) -> Path:
     raise RunFolderBusy(f"{path}: could not take the lock after 5 tries (other runs keep taking it); retry")
 
 
-def release(path: Path) -> None:
-    """Remove the lock if it is still this process's."""
+def release(path: Path, holder_pid: int | None = None) -> None:
+    """Remove the lock if it is still this process's (or `holder_pid`'s: justrl-sft's lock is held
+    under the pid torchrun took over by exec, and released by its worker)."""
     holder = _read(path)
-    if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+    pid = os.getpid() if holder_pid is None else holder_pid
+    if holder and holder.get("pid") == pid and holder.get("host") == socket.gethostname():
         path.unlink(missing_ok=True)
 
 

@@ -9,7 +9,7 @@ import os
 
 from omegaconf import DictConfig
 
-from justrl.checkpoints import CheckpointError, check_resume_path, planned_resume, step_folders
+from justrl.checkpoints import checked_resume
 from justrl.run_length import RunLength
 
 
@@ -20,20 +20,7 @@ def settle_start(cfg: DictConfig, length: RunLength) -> bool:
     resume_mode=disable in a folder that holds some) or trainer.resume_from_path is not complete.
     """
     run_dir = os.path.abspath(cfg.trainer.default_local_dir)
-    mode = cfg.trainer.resume_mode
-    if mode == "resume_path":
-        check_resume_path(cfg.trainer.resume_from_path)
-        return True
-    if mode == "disable":
-        folders = step_folders(run_dir)
-        if folders:
-            raise CheckpointError(
-                f"trainer.resume_mode=disable would train from step 0 over {run_dir}'s "
-                f"{', '.join(f.name for f in folders.values())}; use a new trainer.default_local_dir, "
-                f"or resume with trainer.resume_mode=auto"
-            )
-        return True
-    plan = planned_resume(cfg)
+    plan = checked_resume(cfg)
     if plan is None or plan.step is None:
         return True
     if plan.warning():

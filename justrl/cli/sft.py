@@ -8,6 +8,7 @@ with veRL's trainer, e.g. `--cfg job --resolve` prints the composed config.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 from omegaconf import DictConfig
@@ -28,10 +29,13 @@ def _gpu_count() -> int:
 
 
 def _sft(cfg: DictConfig, recipe: str) -> None:
+    from justrl.checkpoints import CheckpointError
     from justrl.cpu.launch import is_cpu_run, prepare as prepare_cpu_run
     from justrl.metrics_file import place_metrics_file
+    from justrl.run_lock import RunFolderBusy
     from justrl.sft.launch import check_gpus, exec_torchrun
     from justrl.sft.preflight import run_sft_checks
+    from justrl.sft.run_folder import settled
 
     try:
         if is_cpu_run(cfg):
@@ -42,9 +46,10 @@ def _sft(cfg: DictConfig, recipe: str) -> None:
         if not report.ok:
             print_report(recipe, report, COMMAND)
             sys.exit(1)
-        place_metrics_file(cfg)
-        exec_torchrun(cfg)
-    except LaunchError as exc:
+        with settled(cfg, os.environ):
+            place_metrics_file(cfg)
+            exec_torchrun(cfg)
+    except (LaunchError, RunFolderBusy, CheckpointError) as exc:
         print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         sys.exit(1)
 

@@ -7,27 +7,31 @@ import sys
 from omegaconf import DictConfig, OmegaConf
 
 
-def run_sft_on_cpu(cfg: DictConfig) -> None:
-    """veRL's `run_sft`, but in a gloo process group (justrl.cpu.distributed says why).
+def run_sft(cfg: DictConfig, cpu: bool) -> None:
+    """veRL's `run_sft` with two changes: the trainer marks each finished save complete
+    (justrl.sft.run_folder), and on a CPU run the process group is gloo (justrl.cpu.distributed says
+    why: `run_sft` joins it with a backend string torch rejects on device `cpu`).
 
-    `run_sft` joins the process group unconditionally with a backend string torch rejects on
-    device `cpu`, so on a CPU run its three steps are taken here; tests/trainer/test_cpu_backend.py
-    checks that `run_sft` is still exactly those steps in the installed veRL.
+    tests/trainer/test_cpu_backend.py checks that `run_sft` is still exactly these steps in the
+    installed veRL.
     """
-    from verl.trainer.sft_trainer import SFTTrainer
-    from verl.utils.distributed import destroy_global_process_group
+    from verl.utils.distributed import destroy_global_process_group, initialize_global_process_group
 
     from justrl.cpu.distributed import init_gloo_process_group, register_fsdp_engine
+    from justrl.sft.run_folder import marked_trainer_class, release_lock
 
-    register_fsdp_engine()
-    init_gloo_process_group()
-    trainer = SFTTrainer(config=cfg)
+    if cpu:
+        register_fsdp_engine()
+        init_gloo_process_group()
+    else:
+        initialize_global_process_group()
+    trainer = marked_trainer_class()(config=cfg)
     trainer.fit()
     destroy_global_process_group()
+    release_lock(cfg)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from verl.trainer.sft_trainer import run_sft
     from verl.utils.device import auto_set_device
 
     from justrl.cpu.launch import is_cpu_run
@@ -35,10 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     cfg = OmegaConf.load(args[0])
     auto_set_device(cfg)
-    if is_cpu_run(cfg):
-        run_sft_on_cpu(cfg)
-    else:
-        run_sft(cfg)
+    run_sft(cfg, cpu=is_cpu_run(cfg))
 
 
 if __name__ == "__main__":
