@@ -36,6 +36,8 @@ import torch
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutMode, RolloutReplica, TokenOutput
 
+from justrl.cpu.threads import compute_on_share_of_cores
+
 ROLLOUT_NAME = "justrl_cpu"
 SERVER_PREFIX = "justrl_cpu_server"
 # How long a batch waits for the rest of a step's concurrent requests before it starts.
@@ -121,13 +123,14 @@ def generate_batch(model: Any, prompts: list[list[int]], sampling: Sampling, pad
 class CPUGenerationServer:
     """The replica's server: a transformers copy of the policy behind veRL's server interface."""
 
-    def __init__(self, config: Any, model_config: Any, replica_rank: int) -> None:
+    def __init__(self, config: Any, model_config: Any, replica_rank: int, replicas_on_node: int = 1) -> None:
         from transformers import AutoModelForCausalLM, GenerationConfig
 
         from verl.utils.config import omega_conf_to_dataclass
         from verl.utils.torch_dtypes import PrecisionType
         from verl.workers.config import HFModelConfig
 
+        compute_on_share_of_cores(replicas_on_node)
         self.config = config
         self.model_config = omega_conf_to_dataclass(model_config, dataclass_type=HFModelConfig)
         self.replica_rank = replica_rank
@@ -271,7 +274,12 @@ class CPUReplica(RolloutReplica):
                 max_concurrency=self.max_concurrency,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node_id, soft=False),
             )
-            .remote(config=self.config, model_config=self.model_config, replica_rank=self.replica_rank)
+            .remote(
+                config=self.config,
+                model_config=self.model_config,
+                replica_rank=self.replica_rank,
+                replicas_on_node=self.gpus_per_node // self.gpus_per_replica_node,
+            )
         )
         self.servers = [server]
         self._server_handle = server

@@ -7,11 +7,14 @@ engine for device `cpu` and the CPU rollout backend there.
 
 from __future__ import annotations
 
+import os
+
 import ray
 from verl.workers.engine_workers import ActorRolloutRefWorker
 
 import justrl.cpu.rollout  # noqa: F401  (registers rollout.name=justrl_cpu in the worker process)
 from justrl.cpu.distributed import init_gloo_process_group, register_fsdp_engine
+from justrl.cpu.threads import compute_on_share_of_cores
 
 register_fsdp_engine()
 
@@ -22,6 +25,7 @@ class CPUActorRolloutRefWorker(ActorRolloutRefWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         init_gloo_process_group()
+        compute_on_share_of_cores(int(os.environ.get("RAY_LOCAL_WORLD_SIZE", "1")))
 
 
 def use_cpu_workers(role_worker_mapping: dict) -> None:

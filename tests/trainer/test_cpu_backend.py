@@ -117,6 +117,23 @@ def test_rollout_server_computes_in_the_rollout_dtype(tiny_model_dir, overrides,
     assert {p.dtype for p in server.model.parameters()} == {dtype}
 
 
+def test_each_rank_and_server_computes_on_its_share_of_the_cores(tiny_model_dir):
+    """Ray starts the actors with one thread; one server a node takes every core, two take half each."""
+    from justrl.cpu.rollout import CPUGenerationServer
+    from justrl.cpu.threads import share_of_cores
+
+    cores = len(os.sched_getaffinity(0))
+    assert (share_of_cores(1), share_of_cores(2), share_of_cores(cores + 1)) == (cores, max(1, cores // 2), 1)
+    cfg = compose_recipe("tiny_cpu", [f"actor_rollout_ref.model.path={tiny_model_dir}"])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        CPUGenerationServer(cfg.actor_rollout_ref.rollout, cfg.actor_rollout_ref.model, replica_rank=0, replicas_on_node=1)
+        assert torch.get_num_threads() == cores
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_sampled_log_probs_are_over_the_temperature(tiny_model_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
