@@ -230,6 +230,7 @@ def test_bad_ground_truth():
     assert math_verify("\\boxed{1}", 1).reason == "ground truth is not a string (got int)"
 
 
+@pytest.mark.slow  # starts Ray
 def test_inside_a_ray_worker():
     """Ray runs reward functions in worker processes, on non-main threads; both must work."""
     import ray

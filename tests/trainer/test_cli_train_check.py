@@ -93,6 +93,7 @@ def test_train_rejects_bad_override_before_hydra(workdir):
     assert out.stderr.strip() == "justrl-train: error: trainer.nnodes='two' has the wrong type: expected an integer (the recipe's value is 1)"
 
 
+@pytest.mark.slow  # starts Ray
 def test_task_runner_registers_trainer_in_its_ray_process():
     """veRL's TaskRunnerV1 looks the trainer up by name inside the Ray actor; ours must be there."""
     import ray
