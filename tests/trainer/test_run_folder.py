@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from justrl.checkpoints import MARKER, CheckpointError, mark_complete, plan_resume, tracker_path
+import checkpoint_folders
+from justrl.checkpoints import MARKER, CheckpointError, plan_resume, tracker_path
 from justrl.config import compose_recipe
 from justrl.health.history import load_history
 from justrl.run_length import run_length
@@ -21,14 +22,7 @@ from justrl.run_lock import LOCK_FILE, RunFolderBusy, acquire, holding
 
 def save(run_dir, step, marked=True):
     """A checkpoint folder as veRL and JustRLTrainer leave it (marked: the save finished)."""
-    folder = run_dir / f"global_step_{step}"
-    (folder / "actor").mkdir(parents=True)
-    (folder / "actor" / "model_world_size_1_rank_0.pt").write_bytes(b"weights")
-    (folder / "data.pt").write_bytes(b"state")
-    if marked:
-        mark_complete(run_dir, step)
-    else:
-        tracker_path(run_dir).write_text(str(step))
+    checkpoint_folders.save(run_dir, step, "actor/model_world_size_1_rank_0.pt", "data.pt", marked)
 
 
 def test_the_newest_complete_checkpoint_is_chosen_and_the_skipped_ones_named(tmp_path):

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from justrl.checkpoints import MARKER, SFT_LAYOUT, CheckpointError, mark_complete, plan_resume, tracker_path
+import checkpoint_folders
+from justrl.checkpoints import MARKER, SFT_LAYOUT, CheckpointError, plan_resume, tracker_path
 from justrl.config import compose_recipe
 from justrl.run_lock import LOCK_FILE, RunFolderBusy, release
 from justrl.sft.run_folder import settled
@@ -19,14 +20,7 @@ from justrl.sft.run_folder import settled
 
 def save(run_dir, step, marked=True):
     """A checkpoint folder as veRL's SFT trainer leaves it: shards and data state in the step folder."""
-    folder = run_dir / f"global_step_{step}"
-    folder.mkdir(parents=True)
-    (folder / "model_world_size_1_rank_0.pt").write_bytes(b"weights")
-    (folder / "data_0.pt").write_bytes(b"state")
-    if marked:
-        mark_complete(run_dir, step)
-    else:
-        tracker_path(run_dir).write_text(str(step))
+    checkpoint_folders.save(run_dir, step, "model_world_size_1_rank_0.pt", "data_0.pt", marked)
 
 
 def test_sft_checkpoints_are_complete_by_the_marker_or_the_tracker(tmp_path):
