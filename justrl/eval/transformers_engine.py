@@ -60,7 +60,8 @@ class TransformersEngine:
         import torch
 
         decoding, repeat = _decoding(sampling, n)
-        per_batch = max(1, self.batch_sequences // decoding["num_return_sequences"])
+        per_prompt = decoding["num_return_sequences"]
+        per_batch = max(1, self.batch_sequences // per_prompt)
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         results = []
         for start in range(0, len(prompts), per_batch):
@@ -70,8 +71,7 @@ class TransformersEngine:
             with torch.no_grad():
                 generated = self.model.generate(**inputs, **decoding, max_new_tokens=sampling.max_new_tokens, pad_token_id=pad_id)
             completions = self._completions(generated[:, inputs["input_ids"].shape[1] :])
-            step = decoding["num_return_sequences"]
-            results += [completions[i * step : (i + 1) * step] * repeat for i in range(len(batch))]
+            results += [completions[i * per_prompt : (i + 1) * per_prompt] * repeat for i in range(len(batch))]
         return results
 
     def close(self) -> None:
