@@ -124,17 +124,19 @@ def trl_settings(recipe: str, overrides: list[str], settings: dict[str, Any], mo
     return run, gaps
 
 
-def run_ours(model: Path, data: Path, work: Path, steps: int, seed: int, settings: dict[str, Any]) -> dict[str, Any]:
-    run_dir = work / "ours" / "run"
-    cmd = ["justrl-train", f"recipe={settings['recipe']}", *our_overrides(model, data, run_dir, steps, seed)]
-    peak = cpu_pipeline.run(cmd, work / "logs" / "ours_train.log", settings["timeout_s"], work,
+def run_ours(model: Path, data: Path, work: Path, steps: int, seed: int, settings: dict[str, Any],
+             name: str = "ours", extra: list[str] | None = None) -> dict[str, Any]:
+    """`justrl-train` of the recipe (plus `extra` overrides) under work/NAME, merged to work/NAME/hf."""
+    run_dir = work / name / "run"
+    cmd = ["justrl-train", f"recipe={settings['recipe']}", *our_overrides(model, data, run_dir, steps, seed), *(extra or [])]
+    peak = cpu_pipeline.run(cmd, work / "logs" / f"{name}_train.log", settings["timeout_s"], work,
                             settings["memory_interval_s"])
     last = cpu_pipeline.last_step(run_dir)
     cpu_pipeline.run([sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp", "--local_dir",
-                      str(run_dir / f"global_step_{last}" / "actor"), "--target_dir", str(work / "ours" / "hf")],
-                     work / "logs" / "ours_merge.log", settings["timeout_s"], work, settings["memory_interval_s"])
+                      str(run_dir / f"global_step_{last}" / "actor"), "--target_dir", str(work / name / "hf")],
+                     work / "logs" / f"{name}_merge.log", settings["timeout_s"], work, settings["memory_interval_s"])
     return {"steps": last, "peak_bytes": peak, "seconds": our_step_seconds(run_dir / "metrics.jsonl"),
-            "model": str(work / "ours" / "hf")}
+            "model": str(work / name / "hf")}
 
 
 def our_step_seconds(metrics: Path) -> dict[str, float]:
@@ -184,22 +186,23 @@ def ratio_line(ours: dict[str, Any], trl: dict[str, Any]) -> str:
     return f"justrl/TRL: step time {step:.2f}x, peak memory {memory:.2f}x"
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
+def table(results: dict[str, dict[str, Any]], label: str = "trainer") -> str:
     from justrl.eval.tables import markdown
 
-    return markdown(["trainer", "steps", *(f"{p} s" for p in PHASES), "peak memory", "held-out avg"],
+    return markdown([label, "steps", *(f"{p} s" for p in PHASES), "peak memory", "held-out avg"],
                     [[name, r["steps"], *(f"{r['seconds'].get(p, 0.0):.1f}" for p in PHASES),
                       f"{r['peak_bytes'] / 2**30:.2f} GiB", f"{r['accuracy']:.1%}"] for name, r in results.items()])
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--steps", type=int, default=3, help="training steps of each trainer (default 3)")
+def parse_args(argv: list[str] | None, doc: str = __doc__, work: Path = Path("runs/trl_peer")) -> argparse.Namespace:
+    """The comparison's options (this script's, and benchmarks/lora_vs_full.py's with its own doc)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc.split("\n\n", 1)[1])
+    parser.add_argument("--steps", type=int, default=3, help="training steps of each run (default 3)")
     parser.add_argument("--model", type=Path, help="the starting model folder, e.g. an SFT model merged to Hugging "
                         "Face format (default: the base SmolLM2 of `justrl-prep smollm2`)")
     parser.add_argument("--seed", type=int, default=0, help="data split and sampling seed (default 0)")
-    parser.add_argument("--work", type=Path, default=Path("runs/trl_peer"), help="where everything goes")
+    parser.add_argument("--work", type=Path, default=work, help=f"where everything goes (default {work})")
     parser.add_argument("--eval-limit", type=int, help="evaluate only the first K held-out problems (default all)")
     args = parser.parse_args(argv)
     if args.steps < 1:
