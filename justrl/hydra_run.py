@@ -3,8 +3,8 @@
 hydra.main writes its run folder (`hydra.run.dir`: `.hydra/` and the job log) before our task
 runs, so a full disk or a read-only working directory used to end in Hydra's traceback. Here the
 folder is resolved first (so the message can name it) and handed to Hydra as `hydra.run.dir`, and
-an OSError raised before the task starts becomes a ConfigError; once the task runs, errors take
-Hydra's usual path.
+an OSError raised before the task starts becomes that one line and exit status 2; once the task
+runs, errors take Hydra's usual path.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from justrl.config import RECIPES_PACKAGE, CommandLine, ConfigError, hydra_search_path_override
+from justrl.config import RECIPES_PACKAGE, CommandLine, hydra_search_path_override
 
 # Hydra re-raises instead of printing its own report when this is set (hydra._internal.utils.run_and_report).
 _RAISE = "HYDRA_FULL_ERROR"
@@ -47,10 +47,11 @@ def output_error(folder: Path, exc: OSError) -> str:
     return f"Hydra's output folder {folder} cannot be written: {why} ({exc.strerror or exc}); {fix}"
 
 
-def run_under_hydra(command: str, line: CommandLine, task: Callable[[DictConfig], None]) -> None:
+def run_under_hydra(command: str, line: CommandLine, task: Callable[[DictConfig], None]) -> int:
     """Hand the checked command line to hydra.main, so Hydra's own flags (--cfg job --resolve) work.
 
-    Raises ConfigError when Hydra cannot write its output folder.
+    Returns the command's exit status: 0, or 2 after one line on stderr when Hydra cannot write its
+    output folder.
     """
     folder = hydra_run_dir(line)
     started = False
@@ -74,7 +75,9 @@ def run_under_hydra(command: str, line: CommandLine, task: Callable[[DictConfig]
     except OSError as exc:
         if started:
             raise
-        raise ConfigError(output_error(folder, exc)) from None
+        print(f"{command}: error: {output_error(folder, exc)}", file=sys.stderr)
+        return 2
     finally:
         if raise_before:
             os.environ.pop(_RAISE, None)
+    return 0

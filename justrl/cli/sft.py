@@ -72,12 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_sft_checks(line.config)
         print_report(line.recipe, report, COMMAND)
         return 0 if report.ok else 1
-    try:
-        run_under_hydra(COMMAND, line, functools.partial(_sft, recipe=line.recipe))
-    except ConfigError as exc:  # Hydra could not write its output folder
-        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_under_hydra(COMMAND, line, functools.partial(_sft, recipe=line.recipe))
 
 
 if __name__ == "__main__":

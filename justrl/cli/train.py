@@ -141,12 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"justrl-train: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        run_under_hydra("justrl-train", line, functools.partial(_train, recipe=line.recipe))
-    except ConfigError as exc:  # Hydra could not write its output folder
-        print(f"justrl-train: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_under_hydra("justrl-train", line, functools.partial(_train, recipe=line.recipe))
 
 
 if __name__ == "__main__":
