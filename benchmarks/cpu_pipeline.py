@@ -2,7 +2,8 @@
 
     justrl-prep                 the model and the task (train, validation, held-out benchmark):
                                 `tiny` (a two-layer Qwen2, single-digit sums) or `smollm2` + `sums`
-                                (SmolLM2-135M-Instruct, three-term sums; cold start on two-term sums)
+                                (SmolLM2-135M-Instruct, three-term sums; cold start on two- and
+                                four-term sums)
     justrl-sft                  cold start on think-then-box rows (the model's SFT recipe)
     verl.model_merger           the SFT checkpoint as a Hugging Face directory
     justrl-train                GRPO with JustTinker's reward and health monitor (the model's RL recipe)
@@ -13,13 +14,16 @@
                                 problems, the cold-start format given: what GRPO raises, without
                                 the sampling noise of a training step's accuracy
     justrl-plot                 the RL run's curves (PNG + CSV)
+    (--sft-only)                RL's baseline: justrl-sft trained on for as long as cold start + RL,
+                                its checkpoints scored on the validation split, the best evaluated
 
 It prints one table (stage, thinking rate, boxed rate, held-out accuracy, pass@k, training p(right),
 peak memory, wall time) for each seed, the RL steps' timings, and the gain of RL over SFT per seed
-and on average; everything lands under --work, the figures in pipeline.json.
+and on average (and over SFT-only with --sft-only); everything lands under --work, the figures in
+pipeline.json.
 
     python benchmarks/cpu_pipeline.py [--model tiny|smollm2] [--rollout hf|vllm] [--work DIR]
-        [--seeds 0 1 2] [--sft KEY=VALUE ...] [--rl KEY=VALUE ...]
+        [--seeds 0 1 2] [--sft KEY=VALUE ...] [--rl KEY=VALUE ...] [--sft-only]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,6 +189,11 @@ def right_answer_probability(model_dir: Path, problems: Path) -> float:
     return total / len(frame)
 
 
+def best_step(scores: dict[int, float]) -> int:
+    """The checkpoint with the best validation score; of equals, the earliest (fewer steps, same score)."""
+    return max(scores, key=lambda step: (scores[step], -step))
+
+
 def last_step(run_dir: Path) -> int:
     return int((run_dir / "latest_checkpointed_iteration.txt").read_text().strip())
 
@@ -204,27 +214,73 @@ class Seed:
     """The pipeline of one seed under work/seed_N for one model's settings."""
 
     def __init__(self, seed: int, work: Path, settings: dict[str, Any], model: str, rollout: str,
-                 sft: list[str], rl: list[str]):
+                 sft: list[str], rl: list[str], sft_only: bool = False):
         self.seed, self.dir, self.settings = seed, work / f"seed_{seed}", settings
         self.spec = settings["models"][model]
         self.rollout = rollout
         self.sft_overrides, self.rl_overrides = sft, rl
+        self.with_sft_only = sft_only
         self.data = self.dir / "data"
         self.rl_run: dict[str, Any] = {}
+        self.sft_only_run: dict[str, Any] = {}
         self.peak = 0
+        self.walls: dict[str, float] = {}  # seconds each command took, by log name
 
     def fill(self, text: str) -> str:
         return text.format(data=self.data, seed=self.seed, model_cache=model_cache())
 
     def cmd(self, *args: str, name: str) -> None:
+        started = time.monotonic()
         peak = run(list(args), self.dir / "logs" / f"{name}.log", self.settings["timeout_s"], self.dir,
                    self.settings["memory_interval_s"])
+        self.walls[name] = time.monotonic() - started
         self.peak = max(self.peak, peak)
 
     def merge(self, checkpoint: Path, target: Path, name: str) -> Path:
         self.cmd(sys.executable, "-m", "verl.model_merger", "merge", "--backend", "fsdp",
                  "--local_dir", str(checkpoint), "--target_dir", str(target), name=name)
         return target
+
+    def validation_accuracy(self, model: Path, name: str) -> float:
+        """avg@1 on the task's validation split with sft_only.val_overrides (greedy): justrl-eval reads
+        <data_dir>/benchmarks/<NAME>.parquet, so the split is linked there under the benchmark's name."""
+        bench = self.spec["benchmark"]
+        linked = self.dir / "validation" / "benchmarks" / f"{bench}.parquet"
+        if not linked.exists():
+            linked.parent.mkdir(parents=True, exist_ok=True)
+            linked.symlink_to(Path(self.fill(self.spec["task_dir"])) / "val.parquet")
+        out = self.dir / "eval" / name
+        self.cmd("justrl-eval", f"model={model}", f"data_dir={linked.parent.parent}", f"out={out}", f"benchmarks=[{bench}]",
+                 f"sampling.seed={self.seed}", *self.spec["eval_overrides"], *self.spec["sft_only"]["val_overrides"],
+                 name=f"eval_{name}")
+        self.cmd("justrl-grade", str(out), "--workers", str(self.settings["grade_workers"]), "--no-progress",
+                 "--label", name, name=f"grade_{name}")
+        return json.loads((out / "results.json").read_text())["benchmarks"][bench]["avg"]
+
+    def sft_only(self) -> Row:
+        """RL's honest baseline: the cold start trained on instead of RL, for as many steps as the
+        cold start and RL take together (sft_only.steps), a checkpoint every sft_only.save_every
+        steps; the one best on the validation split is evaluated on the held-out split."""
+        spec, started = self.spec["sft_only"], time.monotonic()
+        run_dir = self.dir / "sft_only"
+        self.cmd("justrl-sft", f"recipe={self.spec['sft_recipe']}", f"justrl.data_dir={self.data}",
+                 f"trainer.default_local_dir={run_dir}", f"trainer.seed={self.seed}",
+                 f"trainer.total_epochs={spec['epochs']}", f"trainer.total_training_steps={spec['steps']}",
+                 f"trainer.save_freq={spec['save_every']}", *self.sft_overrides, name="sft_only")
+        scores = {}
+        for step in range(spec["save_every"], spec["steps"] + 1, spec["save_every"]):
+            checkpoint = run_dir / f"global_step_{step}"
+            model = self.merge(checkpoint, run_dir / f"hf_{step}", f"merge_sft_only_{step}")
+            shutil.rmtree(checkpoint)  # its shards and optimizer state (1.6 GB for SmolLM2) once merged
+            scores[step] = self.validation_accuracy(model, f"sft_only_val_{step}")
+        best = best_step(scores)
+        same_budget = self.walls["sft"] + self.walls["rl"]
+        self.sft_only_run = {"validation_accuracy": scores, "best_step": best, "training_s": self.walls["sft_only"],
+                             "cold_start_and_rl_s": same_budget}
+        print(f"  seed {self.seed}: SFT only, {spec['steps']} steps in {self.walls['sft_only'] / 60:.1f} min (cold start "
+              f"+ RL: {same_budget / 60:.1f} min); validation accuracy by step: "
+              + ", ".join(f"{step} {score:.1%}" for step, score in scores.items()) + f"; best: step {best}", flush=True)
+        return self.evaluate(run_dir / f"hf_{best}", "sft-only", started)
 
     def evaluate(self, model: Path, stage: str, started: float) -> Row:
         out, bench, k = self.dir / "eval" / stage, self.spec["benchmark"], self.spec["samples"]
@@ -280,6 +336,8 @@ class Seed:
         self.cmd("justrl-plot", str(rl_dir / "metrics.jsonl"), "--out", str(self.dir / "rl_curves.png"),
                  "--rules", self.settings["plot_rules"], name="plot")
         rows.append(self.evaluate(rl_model, "rl", started))
+        if self.with_sft_only:
+            rows.append(self.sft_only())
         return rows
 
 
@@ -292,10 +350,16 @@ def table(rows: list[Row], k: int) -> str:
     )
 
 
-def gains(rows: list[Row]) -> dict[int, float]:
-    """Held-out accuracy after RL minus after SFT, in points, per seed."""
+def gains(rows: list[Row], baseline: str = "sft") -> dict[int, float]:
+    """Held-out accuracy after RL minus after the baseline stage, in points, per seed that has both."""
     by = {(r.seed, r.stage): r.accuracy for r in rows}
-    return {seed: 100 * (by[seed, "rl"] - by[seed, "sft"]) for seed, stage in by if stage == "rl"}
+    return {seed: 100 * (by[seed, "rl"] - by[seed, baseline]) for seed, stage in by if stage == "rl" and (seed, baseline) in by}
+
+
+def gain_line(per_seed: dict[int, float], baseline: str) -> str:
+    mean = sum(per_seed.values()) / len(per_seed)
+    return (f"held-out accuracy, RL minus {baseline}: " + ", ".join(f"seed {s} {g:+.1f}" for s, g in per_seed.items())
+            + f"; mean {mean:+.1f} points")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,7 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=settings["seeds"], help="seeds to run")
     parser.add_argument("--sft", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the SFT recipe")
     parser.add_argument("--rl", nargs="*", default=[], metavar="KEY=VALUE", help="extra overrides of the RL recipe")
+    parser.add_argument("--sft-only", action="store_true",
+                        help="also train the cold start on for as long as cold start + RL take, the steps chosen on the "
+                             "validation split (the model's sft_only settings), and evaluate it: what RL adds beyond SFT")
     args = parser.parse_args(argv)
+    if args.sft_only and "sft_only" not in settings["models"][args.model]:
+        parser.error(f"--sft-only: cpu_pipeline.yaml has no sft_only settings for --model {args.model}; "
+                     f"models that have them: {', '.join(m for m, spec in settings['models'].items() if 'sft_only' in spec)}")
     if args.rollout == "vllm" and not (VLLM_ENV / "bin" / "justrl-train").is_file():
         print(f"cpu_pipeline: --rollout vllm needs vLLM's environment {VLLM_ENV}; build it with: bash .ci/vllm_env.sh",
               file=sys.stderr)
@@ -318,9 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu_pipeline: {spec['name']}, {args.rollout} rollout, seeds {' '.join(map(str, args.seeds))}, in {work}", flush=True)
     rows: list[Row] = []
     rl_runs: dict[int, dict[str, Any]] = {}
+    sft_only_runs: dict[int, dict[str, Any]] = {}
     for seed in args.seeds:
         print(f"seed {seed}:", flush=True)
-        pipeline = Seed(seed, work, settings, args.model, args.rollout, args.sft, args.rl)
+        pipeline = Seed(seed, work, settings, args.model, args.rollout, args.sft, args.rl, args.sft_only)
         try:
             seed_rows = pipeline.run()
         except StageFailed as exc:
@@ -328,16 +399,21 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         rows += seed_rows
         rl_runs[seed] = pipeline.rl_run
+        if pipeline.sft_only_run:
+            sft_only_runs[seed] = pipeline.sft_only_run
         total = sum(r.wall_s for r in seed_rows)
         print(table(seed_rows, spec["samples"]) + f"seed {seed}: the whole pipeline took {total / 60:.1f} min; "
               f"curves in {work / f'seed_{seed}' / 'rl_curves.png'}\n", flush=True)
     per_seed = gains(rows)
     mean = sum(per_seed.values()) / len(per_seed)
     print(table(rows, spec["samples"]))
-    print("held-out accuracy, RL minus SFT: " + ", ".join(f"seed {s} {g:+.1f}" for s, g in per_seed.items())
-          + f"; mean {mean:+.1f} points")
+    print(gain_line(per_seed, "SFT"))
     figures = {"model": args.model, "rollout": args.rollout, "rows": [asdict(r) for r in rows], "rl_runs": rl_runs,
                "rl_minus_sft_points": per_seed, "mean_rl_minus_sft_points": mean}
+    if sft_only_runs:
+        beyond = gains(rows, "sft-only")
+        print(gain_line(beyond, "SFT-only"))
+        figures |= {"sft_only_runs": sft_only_runs, "rl_minus_sft_only_points": beyond}
     (work / "pipeline.json").write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
