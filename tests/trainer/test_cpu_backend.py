@@ -164,6 +164,9 @@ def test_every_rl_recipe_composes_on_cluster_cpu(recipe, tmp_path):
     assert cfg.ray_kwargs.ray_init.num_gpus == 2
     assert cfg.ray_kwargs.ray_init.runtime_env.env_vars.VERL_PLATFORM == "cpu"
     assert cfg.transfer_queue.backend.SimpleStorage.num_data_storage_units == 1
+    # the fewest processes a laptop's run starts: one agent-loop and one reward worker, no dashboard
+    assert (cfg.actor_rollout_ref.rollout.agent.num_workers, cfg.reward.num_workers) == (1, 1)
+    assert cfg.ray_kwargs.ray_init.include_dashboard is False
     report = run_checks(cfg)
     assert not [p for p in report.problems if "does not exist" not in p]  # only the data is missing here
     assert report.plan["CPU ranks"] == "2 (1 node(s) x 2)"

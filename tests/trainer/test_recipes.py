@@ -235,7 +235,7 @@ def test_real_model_laptop_recipe_is_issue_22s_workload(composed):
     precision = actor.fsdp_config.mixed_precision
     assert (precision.param_dtype, precision.reduce_dtype, actor.fsdp_config.model_dtype) == ("bf16", "fp32", "fp32")
     assert cfg.actor_rollout_ref.rollout.dtype == "bfloat16"
-    # one rank and one rollout server on every core, one agent-loop and one reward worker
+    # one rank and one rollout server on every core, one agent-loop and one reward worker (cluster=cpu's)
     assert (cfg.trainer.n_gpus_per_node, cfg.ray_kwargs.ray_init.num_gpus) == (1, 1)
     assert (cfg.actor_rollout_ref.rollout.agent.num_workers, cfg.reward.num_workers) == (1, 1)
     assert cfg.algorithm.rollout_correction.bypass_mode is True
