@@ -6,7 +6,7 @@ several assertions reading each run:
 2. `requested`: resumes from step 2, trains step 3, honours a Slurm save request (checkpoint, exit);
 3. `finished`: resumes from step 3, trains step 4 and validates.
 The resumed runs skip the validation before training, so every validation on record is the first run's.
-A separate run has the health monitor stop training with the JustTinker reward and health rules.
+The health monitor stopping a live run is in tests/trainer/test_justtinker_training.py.
 """
 
 from __future__ import annotations
@@ -127,31 +127,3 @@ def test_save_request_is_honoured_in_a_live_run_then_resumed(requested, finished
     assert not (work / "save.request").exists()  # consumed once honoured
     assert (work / "ckpt" / "global_step_3" / "actor" / "model_world_size_2_rank_0.pt").is_file()
     assert (work / "ckpt" / "global_step_4" / "data.pt").is_file() and _latest(work) == "4"
-
-
-def test_health_monitor_stops_a_live_run_with_the_justtinker_reward(tiny_data_root, tmp_path):
-    """The tiny model never thinks: JustTinker's thinking-rate rule fires every step, patience 2."""
-    run = train(
-        tiny_data_root,
-        tmp_path,
-        "stopped",
-        "reward=justtinker",
-        "health=justtinker",
-        "justrl.health.early_stop.patience=2",
-        "trainer.total_training_steps=4",
-        "trainer.save_freq=4",
-        "trainer.val_before_train=false",
-        "trainer.test_freq=-1",
-    )
-    assert run.returncode == 0, run.describe()
-    assert sorted(run.steps) == [1, 2]
-    assert run.stdout.strip().splitlines()[-1].startswith("[justrl health] EARLY STOP at step 2: ")
-    assert (tmp_path / "ckpt" / "global_step_2" / "actor" / "model_world_size_2_rank_0.pt").is_file()
-    for step in (1, 2):
-        data = run.steps[step]
-        assert data["justrl/thinking_rate"] == 0.0
-        # JustTinker's 1/0 reward less its format term (0.1 off every right answer without thinking)
-        # and its redundancy term
-        assert data["justrl/format_penalty/mean"] == pytest.approx(0.1 * data["justrl/accuracy"])
-        terms = data["justrl/accuracy"] - data["justrl/format_penalty/mean"] - data["justrl/redundancy_penalty/mean"]
-        assert data["justrl/reward/mean"] == pytest.approx(terms)

@@ -55,7 +55,9 @@ def test_two_grpo_steps_checkpoint_resume_and_eval(smollm2, sums_data, tmp_path)
     def train(steps: int):
         cmd = ["justrl-train", "recipe=smollm2_justtinker", f"actor_rollout_ref.model.path={smollm2}",
                f"trainer.default_local_dir={ckpt}", f"trainer.total_training_steps={steps}", "trainer.save_freq=1",
-               "trainer.test_freq=-1", "data.max_response_length=48"]
+               "trainer.test_freq=-1", "data.max_response_length=48",
+               # half the recipe's batch (4 prompts x 4): the same code paths in half the time
+               "data.train_batch_size=4", "actor_rollout_ref.actor.ppo_mini_batch_size=4"]
         run = run_command(cmd, tmp_path, env, timeout=RUN_TIMEOUT_S)
         assert run.returncode == 0, run.describe()
         return run
