@@ -10,20 +10,7 @@ from cpu_runs import prepared_data_root
 from data_prep.tiny_model import build_model, build_tokenizer
 from justrl_common import bundled
 
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's `--dist loadgroup` (pyproject's addopts run the suite on two
-    workers): every slow test is in one group, so the tests that start Ray, Slurm jobs or a model
-    run one after another on one worker (a real-model run alone takes ~16 GiB) while the other worker
-    takes the fast tests, a module at a time so that module fixtures are built once. Before
-    xdist's own hook, which reads these marks."""
-    for item in items:
-        if item.path.is_relative_to(HERE):  # a session-wide hook; tests_vllm/ groups its own
-            group = "slow" if item.get_closest_marker("slow") else item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(group))
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

@@ -23,16 +23,9 @@ MARKER = f"JUSTRL_VLLM_TEST={os.getpid()}".encode()
 SKIP_REASON = "vLLM is not installed; build its CPU environment with `bash .ci/vllm_env.sh` and run `.venv-vllm/bin/python -m pytest tests_vllm`"
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Session-wide hook: only this folder's tests are marked, also when run beside tests/. Each
-    starts a vLLM engine, so all are slow and in the main suite's group of slow tests (pytest-xdist's
-    loadgroup, tests/conftest.py): one after another, never beside a Ray run. Before xdist's own
-    hook, which reads the group."""
+    """Session-wide hook: only this folder's tests are marked, also when run beside tests/."""
     ours = [item for item in items if item.path.is_relative_to(HERE)]
-    for item in ours:
-        item.add_marker(pytest.mark.slow)
-        item.add_marker(pytest.mark.xdist_group("slow"))
     if not ours or importlib.util.find_spec("vllm") is not None:
         return
     if os.environ.get("JUSTRL_REQUIRE_VLLM") == "1":
