@@ -30,13 +30,7 @@ import trl_peer  # noqa: E402  (our run, its merge, the held-out evaluation and 
 from justrl.config import ConfigError  # noqa: E402
 
 SETTINGS = Path(__file__).with_name("lora_vs_full.yaml")
-
-
-def ratio_line(lora: dict, full: dict) -> str:
-    """The comparison's last line: the LoRA run's step time and peak memory over the full run's."""
-    step = lora["seconds"]["step"] / full["seconds"]["step"]
-    memory = lora["peak_bytes"] / full["peak_bytes"]
-    return f"LoRA/full: step time {step:.2f}x, peak memory {memory:.2f}x"
+RATIO_LABEL = "LoRA/full"  # the last line: the LoRA run's step time and peak memory over the full run's
 
 
 def compare(args) -> int:
@@ -55,7 +49,7 @@ def compare(args) -> int:
                                                         settings)
     print(trl_peer.table(results, label="training"), end="")
     (work / "lora_vs_full.json").write_text(json.dumps({"lora": settings["lora"], "results": results}, indent=2) + "\n")
-    print(ratio_line(results["LoRA"], results["full"]))
+    print(trl_peer.ratio_line(results["LoRA"], results["full"], RATIO_LABEL))
     return 0
 
 

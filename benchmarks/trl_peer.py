@@ -179,11 +179,12 @@ def held_out_accuracy(model: str, name: str, data: Path, work: Path, seed: int, 
     return json.loads((out / "results.json").read_text())["benchmarks"][bench]["avg"]
 
 
-def ratio_line(ours: dict[str, Any], trl: dict[str, Any]) -> str:
-    """The comparison's last line: our step time and peak memory over TRL's."""
+def ratio_line(ours: dict[str, Any], trl: dict[str, Any], label: str = "justrl/TRL") -> str:
+    """The comparison's last line: the first run's step time and peak memory over the second's
+    (ours over TRL's here; benchmarks/lora_vs_full.py: LoRA over full fine-tuning)."""
     step = ours["seconds"]["step"] / trl["seconds"]["step"]
     memory = ours["peak_bytes"] / trl["peak_bytes"]
-    return f"justrl/TRL: step time {step:.2f}x, peak memory {memory:.2f}x"
+    return f"{label}: step time {step:.2f}x, peak memory {memory:.2f}x"
 
 
 def table(results: dict[str, dict[str, Any]], label: str = "trainer") -> str:

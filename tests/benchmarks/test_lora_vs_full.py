@@ -47,4 +47,5 @@ def test_missing_model_cache_fails_in_one_line_naming_the_prep_command(tmp_path)
 def test_last_line_is_the_lora_runs_step_time_and_peak_memory_over_the_full_runs():
     lora = {"seconds": {"step": 30.0}, "peak_bytes": 9 * 2**30}
     full = {"seconds": {"step": 40.0}, "peak_bytes": 12 * 2**30}
-    assert load_script().ratio_line(lora, full) == "LoRA/full: step time 0.75x, peak memory 0.75x"
+    script = load_script()
+    assert script.trl_peer.ratio_line(lora, full, script.RATIO_LABEL) == "LoRA/full: step time 0.75x, peak memory 0.75x"
